@@ -1,0 +1,33 @@
+# Two commands for a fresh machine (see README):
+#   make demo   set up .venv, then run the main job on the embedded `shapes` dataset
+#   make test   set up .venv, then run the tests
+VENV ?= .venv
+PYTHON ?= python3
+CORES ?= all
+BIN := $(VENV)/bin
+# the venv's tools (wsmr, snakemake) must be on PATH for the rules' shell commands
+RUN := PATH="$(abspath $(BIN)):$$PATH"
+# NLTK's tagger data for the real datasets' tests, when ../shared is beside the checkout
+SHARED_NLTK := $(abspath ../shared/nltk_data)
+export NLTK_DATA ?= $(if $(wildcard $(SHARED_NLTK)),$(SHARED_NLTK))
+
+.PHONY: setup demo table test clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: setup
+	$(RUN) snakemake --cores $(CORES)
+
+table: setup
+	$(RUN) snakemake --cores $(CORES) results/tables/shapes.csv
+
+test: setup
+	$(RUN) python -m pytest
+
+clean:
+	rm -rf results logs .snakemake mlflow.db mlflow.db.lock mlruns

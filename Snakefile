@@ -1,0 +1,26 @@
+# wsmr: weakly-supervised video moment retrieval, from raw videos to the papers' tables.
+#   snakemake --cores 8 results/tables/charades.csv      # the complete table of a dataset
+#   snakemake --cores all                                # the main job: shapes' headline rows
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/tables/shapes.headline.csv",

@@ -1,0 +1,94 @@
+"""Reading the validated config: which files a dataset reads, and each job's resolved settings.
+
+The Snakefile validates config.yaml against workflow/schemas/config.schema.yaml; the functions
+here only interpret it, so the rules and the CLI agree on one resolution.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+SPLITS = ("train", "val", "test")
+
+
+def is_generated(ds_cfg: dict) -> bool:
+    """A dataset with a `generator` is rendered by the pipeline (shapes); others are read from disk."""
+    return "generator" in ds_cfg
+
+
+def raw_dir(dataset: str) -> str:
+    return f"results/{dataset}/raw"
+
+
+def annotation_files(dataset: str, ds_cfg: dict) -> dict[str, str]:
+    """Split -> annotation file. Generated datasets write theirs under results/{dataset}/raw."""
+    if is_generated(ds_cfg):
+        return {split: f"{raw_dir(dataset)}/{dataset}_sta_{split}.txt" for split in SPLITS}
+    return dict(ds_cfg["annotations"])
+
+
+def duration_files(dataset: str, ds_cfg: dict) -> list[str]:
+    if is_generated(ds_cfg):
+        return [f"{raw_dir(dataset)}/{dataset}_durations.csv"]
+    return list(ds_cfg.get("durations", []))
+
+
+def tag_file(dataset: str, ds_cfg: dict) -> str | None:
+    """Part-of-speech tags that come with the annotations (the generator knows its grammar)."""
+    if is_generated(ds_cfg):
+        return f"{raw_dir(dataset)}/{dataset}_tags.json"
+    return ds_cfg.get("tags")
+
+
+def video_dir(dataset: str, ds_cfg: dict) -> str | None:
+    if is_generated(ds_cfg):
+        return f"{raw_dir(dataset)}/videos"
+    return ds_cfg.get("videos")
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """A copy of `base` with `override` applied key by key (nested dicts merged, not replaced)."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def method_variants(config: dict) -> list[tuple[str, str]]:
+    """Every configured (method, variant): the rows of a dataset's complete table."""
+    return [(m, v) for m, spec in config["methods"].items() for v in spec["variants"]]
+
+
+def headline_variants(config: dict) -> list[tuple[str, str]]:
+    return [tuple(row.split("/", 1)) for row in config["headline"]]
+
+
+def dataset_settings(config: dict, dataset: str) -> dict:
+    """The parts of a dataset's config that every stage after reading needs."""
+    ds_cfg = config["datasets"][dataset]
+    keys = ("ratios", "ious", "clip_stride_s")
+    return {"name": dataset, **{k: ds_cfg[k] for k in keys}}
+
+
+def method_settings(config: dict, dataset: str, method: str, variant: str) -> dict:
+    """Method defaults, then the method's per-dataset overrides, then the variant's."""
+    spec = config["methods"][method]
+    if variant not in spec["variants"]:
+        raise KeyError(f"config: method {method!r} has no variant {variant!r}; "
+                       f"configured: {sorted(spec['variants'])}")
+    settings = deep_merge(spec["settings"], spec.get("datasets", {}).get(dataset, {}))
+    return deep_merge(settings, spec["variants"][variant])
+
+
+def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:
+    """What a train/predict job is given: JSON, so a change of settings re-runs the job."""
+    return json.dumps({
+        "dataset": dataset_settings(config, dataset),
+        "method": method,
+        "variant": variant,
+        "settings": method_settings(config, dataset, method, variant),
+    }, sort_keys=True)

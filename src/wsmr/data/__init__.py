@@ -1,0 +1,45 @@
+"""Annotation readers into the samples contract, and the `shapes` generator."""
+
+from __future__ import annotations
+
+from wsmr import config as cfg
+from wsmr.data import activitynet_captions, charades_sta
+from wsmr.data.samples import DefectLog, hold_out_videos, log_defects
+from wsmr.io import read_json
+
+VAL_SPLIT_SEED = 0  # fixed: the validation slice must not move between runs or methods
+
+
+def read_dataset(dataset: str, ds_cfg: dict) -> tuple[dict[str, list[dict]], dict]:
+    """Read a dataset's annotation files into train/val/test samples, with a defect report."""
+    defects = DefectLog(skip_unrepairable=ds_cfg.get("on_unrepairable", "error") == "skip")
+    files = cfg.annotation_files(dataset, ds_cfg)
+    if ds_cfg["format"] == "charades_sta":
+        durations = charades_sta.read_durations(cfg.duration_files(dataset, ds_cfg))
+        splits = {split: charades_sta.read_annotations(path, durations, defects)
+                  for split, path in files.items()}
+    else:
+        splits = {split: activitynet_captions.read_annotations(path, defects)
+                  for split, path in files.items()}
+    if "val" not in splits:
+        splits["train"], splits["val"] = hold_out_videos(
+            splits["train"], ds_cfg.get("val_fraction", 0.1), VAL_SPLIT_SEED)
+    tags = cfg.tag_file(dataset, ds_cfg)
+    if tags:
+        attach_tags(splits, read_json(tags))
+    log_defects(dataset, defects)
+    report = {"queries": {split: len(rows) for split, rows in splits.items()},
+              "videos": {split: len({r["vid"] for r in rows}) for split, rows in splits.items()},
+              **defects.summary()}
+    return splits, report
+
+
+def attach_tags(splits: dict[str, list[dict]], tagged: dict[str, dict]) -> None:
+    """Give each sample the tokens and part-of-speech tags its annotations came with."""
+    for rows in splits.values():
+        for sample in rows:
+            entry = tagged.get(sample["sentence"])
+            if entry is None:
+                raise KeyError(f"no part-of-speech tags for sentence {sample['sentence']!r} "
+                               f"({sample['qid']})")
+            sample["tokens"], sample["tags"] = entry["tokens"], entry["tags"]

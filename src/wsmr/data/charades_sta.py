@@ -1,0 +1,63 @@
+"""Reader for the Charades-STA text format: `vid start end##sentence`, durations from a CSV.
+
+The durations come from Charades_v1_{train,test}.csv (columns `id` and `length`, seconds). The
+embedded `shapes` dataset writes the same two formats, so it enters the pipeline here too.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from wsmr.data.samples import MALFORMED, DefectLog, make_sample
+
+
+def read_durations(paths: list[str | Path]) -> dict[str, float | None]:
+    """Video id -> duration in seconds, from Charades_v1-style CSVs; blank lengths map to None."""
+    durations: dict[str, float | None] = {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"id", "length"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
+            for row_no, row in enumerate(reader, start=2):
+                length = row["length"].strip()
+                try:
+                    durations[row["id"]] = float(length) if length else None
+                except ValueError:
+                    raise ValueError(f"{path}:{row_no}: length {length!r} is not a number") from None
+    return durations
+
+
+def parse_line(line: str) -> tuple[str, float, float, str]:
+    """`vid start end##sentence` -> its fields; ValueError when the line is not in that form."""
+    head, sep, sentence = line.partition("##")
+    fields = head.split()
+    if not sep or len(fields) != 3:
+        raise ValueError("expected 'video start end##sentence'")
+    vid, start, end = fields
+    return vid, float(start), float(end), sentence
+
+
+def read_annotations(path: str | Path, durations: dict[str, float | None],
+                     defects: DefectLog) -> list[dict]:
+    """Every query of one Charades-STA file as samples; qid is `file:line`."""
+    path = Path(path)
+    samples = []
+    with path.open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                vid, start, end, sentence = parse_line(line.rstrip("\n"))
+            except ValueError as err:
+                defects.reject(MALFORMED, where, f"{err}: {line.strip()[:80]!r}")
+                continue
+            sample = make_sample(qid=f"{path.name}:{line_no}", vid=vid,
+                                 duration=durations.get(vid), start=start, end=end,
+                                 sentence=sentence, where=where, defects=defects)
+            if sample is not None:
+                samples.append(sample)
+    return samples

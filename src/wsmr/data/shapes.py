@@ -1,0 +1,235 @@
+"""The `shapes` dataset: rendered H.264 videos of coloured shapes acting, with their sentences.
+
+Built to be learnable *weakly* (see DESIGN.md, "Calibration"):
+- an object is drawn only while its event runs (it appears, acts, leaves), big and centred,
+  because seeded-init C3D keeps what comes and goes with an event, not which object moves;
+- a video's events are minimal pairs: the actor A does two actions, and an object B that
+  differs from A in one attribute only (colour or shape) repeats A's first action, so any
+  proposal wider than the described event makes some masked word ambiguous;
+- event lengths differ clearly (about a tenth to a half of the video), with idle gaps.
+
+Outputs follow Charades-STA (`vid start end##sentence`, a durations CSV with `id,length`), so
+the dataset enters the pipeline through the Charades reader, plus the part-of-speech tags of
+every sentence (the grammar knows them) and one record per event for probes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from wsmr.io import atomic_path, write_json, write_jsonl, write_text
+
+log = logging.getLogger("wsmr.shapes")
+
+COLOURS = {"red": (225, 45, 40), "green": (40, 200, 70), "blue": (50, 100, 235),
+           "yellow": (235, 215, 40)}
+SHAPES = ("circle", "square", "triangle")
+BACKGROUND = (22, 22, 28)
+
+# Each action's paraphrases as (words, Penn Treebank tags).
+PREDICATES = {
+    "left": [("moves to the left", "VBZ TO DT NN"), ("slides left", "VBZ RB"),
+             ("goes to the left", "VBZ TO DT NN"), ("travels leftward", "VBZ RB")],
+    "right": [("moves to the right", "VBZ TO DT NN"), ("slides right", "VBZ RB"),
+              ("goes to the right", "VBZ TO DT NN"), ("travels rightward", "VBZ RB")],
+    "up": [("moves up", "VBZ RB"), ("rises", "VBZ"), ("goes upward", "VBZ RB"),
+           ("slides up", "VBZ RB")],
+    "down": [("moves down", "VBZ RB"), ("falls", "VBZ"), ("goes downward", "VBZ RB"),
+             ("sinks down", "VBZ RB")],
+    "grow": [("grows bigger", "VBZ JJR"), ("gets larger", "VBZ JJR"), ("expands", "VBZ"),
+             ("swells up", "VBZ RP")],
+    "shrink": [("shrinks", "VBZ"), ("gets smaller", "VBZ JJR"), ("contracts", "VBZ"),
+               ("becomes smaller", "VBZ JJR")],
+    "flash": [("flashes", "VBZ"), ("blinks on and off", "VBZ IN CC RB"), ("flickers", "VBZ"),
+              ("keeps blinking", "VBZ VBG")],
+}
+DETERMINERS = ("a", "the")
+
+CYCLE_S = 2.0        # one motion cycle: one C3D clip (16 frames at 8 fps) sees a whole cycle
+TRAVEL = 0.22        # half the distance travelled in a cycle, as a share of the frame height
+RADIUS = (0.14, 0.17)  # object radius range, as a share of the frame height
+MIN_LENGTH_RATIO = 1.4  # events' lengths differ at least this much from each other
+EVENT_SPAN = (0.08, 0.5)  # an event covers this share of its video
+MAX_BUSY = 0.85          # events cover at most this share; the rest is idle
+MIN_GAP = 0.03           # the least idle share between two events
+
+
+@dataclass
+class Event:
+    vid: str
+    split: str
+    colour: str
+    shape: str
+    radius: float
+    action: str
+    start_frame: int
+    end_frame: int   # exclusive
+    fps: int
+
+    @property
+    def start(self) -> float:
+        return self.start_frame / self.fps
+
+    @property
+    def end(self) -> float:
+        return self.end_frame / self.fps
+
+
+def event_lengths(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Shares of the video for n events: clearly different from each other, with room to idle."""
+    while True:
+        shares = np.sort(rng.uniform(*EVENT_SPAN, size=n))
+        if shares.sum() <= MAX_BUSY and np.all(shares[1:] / shares[:-1] >= MIN_LENGTH_RATIO):
+            return rng.permutation(shares)
+
+
+def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tuple[str, str]]:
+    """An actor and a second object that differs from it in exactly one attribute."""
+    colours, shapes = list(COLOURS), list(SHAPES)
+    actor = (colours[rng.integers(len(colours))], shapes[rng.integers(len(shapes))])
+    if rng.random() < 0.5:
+        other = ([c for c in colours if c != actor[0]][rng.integers(len(colours) - 1)], actor[1])
+    else:
+        other = (actor[0], [s for s in shapes if s != actor[1]][rng.integers(len(shapes) - 1)])
+    return actor, other
+
+
+def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+    """Frame count and the events of one video, one after another with idle gaps."""
+    fps, n_events = gen["fps"], gen["events_per_video"]
+    n_frames = int(round(rng.uniform(*gen["duration_s"]) * fps))
+    actor, other = minimal_pair_objects(rng)
+    first, second = rng.choice(list(PREDICATES), size=2, replace=False)
+    roles = [(actor, first), (actor, second), (other, first), (other, second)][:n_events]
+    roles = [roles[i] for i in rng.permutation(n_events)]
+    shares = event_lengths(rng, n_events)
+    idle = 1.0 - shares.sum() - MIN_GAP * (n_events - 1)
+    gaps = rng.dirichlet(np.ones(n_events + 1)) * idle + np.r_[0, [MIN_GAP] * (n_events - 1), 0]
+    radii = {obj: rng.uniform(*RADIUS) for obj in {actor, other}}
+    events, t = [], gaps[0]
+    for ((colour, shape), action), share, gap in zip(roles, shares, gaps[1:]):
+        start, end = round(t * n_frames), round((t + share) * n_frames)
+        events.append(Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
+                            start, end, fps))
+        t += share + gap
+    return n_frames, events
+
+
+def object_mask(shape: str, cx: float, cy: float, r: float, height: int, width: int) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    if shape == "circle":
+        return (x - cx) ** 2 + (y - cy) ** 2 <= r ** 2
+    if shape == "square":
+        side = 0.85 * r
+        return (np.abs(x - cx) <= side) & (np.abs(y - cy) <= side)
+    # an upright triangle inside the circle of radius r
+    top, bottom = cy - r, cy + 0.7 * r
+    half_width = (y - top) / (bottom - top) * 0.95 * r
+    return (y >= top) & (y <= bottom) & (np.abs(x - cx) <= half_width)
+
+
+def object_state(event: Event, frame: int, height: int) -> tuple[float, float, float, bool]:
+    """Offset (dx, dy), radius and visibility of an event's object at a frame."""
+    tau = (frame - event.start_frame) / event.fps
+    phase = (tau / CYCLE_S) % 1.0        # a sawtooth: the motion repeats every cycle
+    sweep = TRAVEL * height * (1 - 2 * phase)  # from +travel to -travel
+    r = event.radius * height
+    moves = {"left": (sweep, 0.0), "right": (-sweep, 0.0), "up": (0.0, sweep),
+             "down": (0.0, -sweep)}
+    dx, dy = moves.get(event.action, (0.0, 0.0))
+    if event.action == "grow":
+        r *= 0.5 + 0.8 * phase
+    elif event.action == "shrink":
+        r *= 1.3 - 0.8 * phase
+    visible = event.action != "flash" or int(tau * 4) % 2 == 0  # blinks at 2 Hz
+    return dx, dy, r, visible
+
+
+def render_frames(n_frames: int, events: list[Event], height: int, width: int):
+    """Yield the RGB frames of a video: background, and each event's object while it runs."""
+    for frame in range(n_frames):
+        image = np.empty((height, width, 3), np.uint8)
+        image[:] = BACKGROUND
+        for event in events:
+            if event.start_frame <= frame < event.end_frame:
+                dx, dy, r, visible = object_state(event, frame, height)
+                if visible:
+                    mask = object_mask(event.shape, width / 2 + dx, height / 2 + dy, r,
+                                       height, width)
+                    image[mask] = COLOURS[event.colour]
+        yield image
+
+
+def write_video(path: Path, frames, fps: int, height: int, width: int) -> None:
+    """Encode frames as H.264 in an .mp4, atomically; x264 on one thread is bit-reproducible."""
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), "w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=fps,
+                                          options={"crf": "18", "preset": "veryfast"})
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.codec_context.thread_count = 1
+            for image in frames:
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+
+
+def describe(event: Event, rng: np.random.Generator, n: int) -> list[tuple[list[str], list[str]]]:
+    """n distinct paraphrases of an event, each as (tokens, tags)."""
+    options = [(det, words, tags) for det in DETERMINERS for words, tags in PREDICATES[event.action]]
+    picks = rng.choice(len(options), size=min(n, len(options)), replace=False)
+    sentences = []
+    for k in picks:
+        det, words, tags = options[k]
+        tokens = [det, event.colour, event.shape, *words.split()]
+        sentences.append((tokens, ["DT", "JJ", "NN", *tags.split()]))
+    return sentences
+
+
+def generate(out_dir: str | Path, gen: dict, dataset: str = "shapes") -> dict:
+    """Render every video and write annotations, durations, tags and event records."""
+    out_dir = Path(out_dir)
+    video_dir = out_dir / "videos"
+    video_dir.mkdir(parents=True, exist_ok=True)
+    lines = {split: [] for split in gen["videos"]}
+    durations, tagged, records = [], {}, []
+    for split_index, (split, n_videos) in enumerate(gen["videos"].items()):
+        for i in range(n_videos):
+            vid = f"{dataset}_{split}_{i:03d}"
+            # seeded per video, so adding videos to a split leaves the others unchanged
+            rng = np.random.default_rng([gen["seed"], split_index, i])
+            n_frames, events = plan_video(rng, vid, split, gen)
+            write_video(video_dir / f"{vid}.mp4",
+                        render_frames(n_frames, events, gen["height"], gen["width"]),
+                        gen["fps"], gen["height"], gen["width"])
+            durations.append((vid, n_frames / gen["fps"]))
+            for event in events:
+                records.append({**asdict(event), "start": event.start, "end": event.end})
+                for tokens, tags in describe(event, rng, gen["queries_per_event"]):
+                    sentence = " ".join(tokens)
+                    tagged[sentence] = {"tokens": tokens, "tags": tags}
+                    lines[split].append(f"{vid} {event.start:.3f} {event.end:.3f}##{sentence}\n")
+    for split, split_lines in lines.items():
+        write_text(out_dir / f"{dataset}_sta_{split}.txt", "".join(split_lines))
+    write_text(out_dir / f"{dataset}_durations.csv", durations_csv(durations))
+    write_json(out_dir / f"{dataset}_tags.json", tagged)
+    write_jsonl(out_dir / f"{dataset}_events.jsonl", records)
+    summary = {"videos": len(durations), "events": len(records),
+               "queries": {split: len(v) for split, v in lines.items()}}
+    log.info("rendered %s", summary)
+    return summary
+
+
+def durations_csv(durations: list[tuple[str, float]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "length"])
+    writer.writerows((vid, f"{seconds:.3f}") for vid, seconds in durations)
+    return buffer.getvalue()

@@ -1,0 +1,37 @@
+"""The methods registry: a method is chosen by name from config, never by if-chains.
+
+Each entry names the module holding the method's class and the artifacts it reads besides the
+samples ("features", "text"), so the DAG can wire a method's inputs without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    target: str               # "module:Class"
+    needs: tuple[str, ...] = ()
+
+
+REGISTRY: dict[str, Entry] = {
+    "random": Entry("wsmr.methods.random_baseline:RandomBaseline"),
+}
+
+
+def needs(name: str) -> tuple[str, ...]:
+    return entry(name).needs
+
+
+def entry(name: str) -> Entry:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown method {name!r}; registered: {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def load(name: str):
+    """The method class registered under `name`."""
+    module, cls = entry(name).target.split(":")
+    return getattr(importlib.import_module(module), cls)

@@ -1,0 +1,68 @@
+"""Config validation (the schema the Snakefile applies) and per-job settings resolution."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from wsmr import config as wcfg
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid(config):
+    validate(config, SCHEMA)
+    merged = wcfg.deep_merge(config, yaml.safe_load((ROOT / ".test/config.yaml").read_text()))
+    validate(merged, SCHEMA)
+
+
+def test_misspelt_key_names_the_key(config):
+    config["datasets"]["shapes"]["ratio"] = [0.5]
+    with pytest.raises(WorkflowError, match="'ratio' was unexpected"):
+        validate(config, SCHEMA)
+
+
+def test_wrong_type_names_the_key(config):
+    config["datasets"]["shapes"]["generator"]["fps"] = "eight"
+    with pytest.raises(WorkflowError, match=r"'eight' is not of type 'integer'[\s\S]*"
+                                            r"\['generator'\]\['fps'\]"):
+        validate(config, SCHEMA)
+
+
+def test_dataset_needs_either_a_generator_or_annotations(config):
+    both = copy.deepcopy(config)
+    both["datasets"]["shapes"]["annotations"] = {"train": "a", "test": "b"}
+    with pytest.raises(WorkflowError):
+        validate(both, SCHEMA)
+
+
+def test_unknown_method_setting_is_rejected(config):
+    config["methods"]["random"]["variants"]["default"] = {"nsm": 0.5}
+    with pytest.raises(WorkflowError, match="'nsm' was unexpected"):
+        validate(config, SCHEMA)
+
+
+def test_variant_overrides_merge_over_method_settings(config):
+    config["methods"]["random"]["datasets"] = {"shapes": {"top_n": 3}}
+    config["methods"]["random"]["variants"]["tight"] = {"nms": 0.3}
+    settings = wcfg.method_settings(config, "shapes", "random", "tight")
+    assert settings == {"nms": 0.3, "top_n": 3, "max_steps": 200}
+    assert wcfg.method_settings(config, "charades", "random", "default")["top_n"] == 5
+    with pytest.raises(KeyError, match="no variant 'nope'"):
+        wcfg.method_settings(config, "shapes", "random", "nope")
+
+
+def test_generated_dataset_reads_what_the_generator_writes(config):
+    files = wcfg.annotation_files("shapes", config["datasets"]["shapes"])
+    assert files == {s: f"results/shapes/raw/shapes_sta_{s}.txt" for s in ("train", "val", "test")}
+    assert wcfg.annotation_files("charades", config["datasets"]["charades"])["train"].endswith(
+        "charades_sta_train.txt")

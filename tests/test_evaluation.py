@@ -1,0 +1,59 @@
+"""The evaluator against cases computed by hand."""
+
+import numpy as np
+import pytest
+
+from wsmr.evaluation import evaluate, evaluate_files, metric_name, nms, temporal_iou
+
+
+def test_iou_hand_computed():
+    moments = [[0, 10], [5, 15], [10, 20], [2, 4], [0, 20]]
+    # target (0, 10): overlap 10/10, 5/15, 0 (touching), 2/10, 10/20
+    assert temporal_iou(moments, (0, 10)) == pytest.approx([1.0, 1 / 3, 0.0, 0.2, 0.5])
+
+
+def test_iou_zero_length_cases():
+    assert temporal_iou([[3, 3]], (0, 10)) == pytest.approx([0.0])   # a point inside: no extent
+    assert temporal_iou([[3, 3]], (3, 3)) == pytest.approx([0.0])    # 0/0 is a miss, as officially
+    assert temporal_iou([[0, 10]], (3, 3)) == pytest.approx([0.0])
+
+
+def test_nms_suppresses_overlaps_above_threshold_only():
+    moments = np.array([[0, 10], [1, 11], [0, 5], [20, 30]])
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    # (1, 11) has IoU 9/11 > 0.5 with (0, 10); (0, 5) has IoU exactly 0.5: kept (not larger)
+    assert nms(moments, scores, 0.5).tolist() == [0, 2, 3]
+    assert nms(moments, scores, 0.5, top_n=2).tolist() == [0, 2]
+
+
+def test_nms_ties_keep_input_order():
+    moments = np.array([[0, 10], [0, 10], [50, 60]])
+    assert nms(moments, np.array([0.5, 0.5, 0.5]), 0.5).tolist() == [0, 2]
+
+
+def test_recall_counts_iou_strictly_larger_than_m():
+    targets = {"a": (0, 10), "b": (0, 10)}
+    # a: top-1 IoU exactly 0.5 -> not a hit at m=0.5; b: second moment is exact
+    predictions = {"a": [[0, 5], [40, 50]], "b": [[30, 40], [0, 10]]}
+    result = evaluate(predictions, targets, ious=[0.3, 0.5], ns=(1, 5))
+    assert result[metric_name(1, 0.3)] == pytest.approx(50.0)   # a hits at 0.3
+    assert result[metric_name(1, 0.5)] == pytest.approx(0.0)
+    assert result[metric_name(5, 0.5)] == pytest.approx(50.0)   # b's second moment
+    assert result["mIoU"] == pytest.approx(25.0)                 # (0.5 + 0) / 2
+
+
+def test_fewer_moments_than_n_count_as_misses_not_errors():
+    result = evaluate({"a": [[0, 10]]}, {"a": (20, 30)}, ious=[0.1], ns=(1, 5))
+    assert result[metric_name(5, 0.1)] == 0.0
+
+
+def test_missing_prediction_is_an_error():
+    with pytest.raises(KeyError, match="no prediction"):
+        evaluate({}, {"a": (0, 1)}, ious=[0.5])
+
+
+def test_unsorted_scores_are_an_error():
+    predictions = [{"qid": "a", "moments": [[0, 1], [1, 2]], "scores": [0.1, 0.9]}]
+    samples = [{"qid": "a", "start": 0, "end": 1}]
+    with pytest.raises(ValueError, match="not sorted"):
+        evaluate_files(predictions, samples, [0.5])

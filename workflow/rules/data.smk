@@ -1,0 +1,43 @@
+# Raw annotations (or the rendered shapes dataset) -> the samples contract.
+
+
+rule shapes:
+    output:
+        annotations=expand("results/{{dataset}}/raw/{{dataset}}_sta_{split}.txt", split=SPLITS),
+        durations="results/{dataset}/raw/{dataset}_durations.csv",
+        tags="results/{dataset}/raw/{dataset}_tags.json",
+        events="results/{dataset}/raw/{dataset}_events.jsonl",
+        videos=directory("results/{dataset}/raw/videos"),
+    wildcard_constraints:
+        dataset="|".join(GENERATED) or "(?!)",
+    params:
+        generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
+    log:
+        "logs/{dataset}/shapes.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    shell:
+        "wsmr --tracking {TRACKING:q} shapes --dataset {wildcards.dataset}"
+        " --generator {params.generator:q} --out-dir results/{wildcards.dataset}/raw 2> {log}"
+
+
+rule samples:
+    input:
+        unpack(annotation_inputs),
+    output:
+        splits=expand("results/{{dataset}}/samples/{split}.jsonl", split=SPLITS),
+        report="results/{dataset}/samples/report.json",
+    params:
+        dataset_config=lambda w: json.dumps(dataset_config(w)),
+    log:
+        "logs/{dataset}/samples.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "wsmr --tracking {TRACKING:q} samples --dataset {wildcards.dataset}"
+        " --dataset-config {params.dataset_config:q} --out-dir results/{wildcards.dataset}/samples"
+        " 2> {log}"
