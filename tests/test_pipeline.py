@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "results/tables/shapes.csv"
+VOCAB = "results/shapes/text/vocab.json"
 
 pytestmark = pytest.mark.pipeline
 
@@ -38,7 +39,7 @@ def workdir(tmp_path_factory):
     if shutil.which("snakemake", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("snakemake is not installed beside this Python")
     workdir = tmp_path_factory.mktemp("dag")
-    snakemake(workdir, TABLE)
+    snakemake(workdir, TABLE, VOCAB)
     return workdir
 
 
@@ -54,7 +55,7 @@ def test_table_has_the_random_row_over_both_seeds(workdir):
 def test_one_mlflow_run_per_job_with_tags(workdir):
     found = runs(workdir)
     names = Counter(found["tags.mlflow.runName"])
-    expected = {"shapes", "samples", "table"} | {f"{stage}-random-default-s{seed}"
+    expected = {"shapes", "samples", "text", "table"} | {f"{stage}-random-default-s{seed}"
                                                   for stage in ("train", "predict", "evaluate")
                                                   for seed in (0, 1)}
     assert set(names) == expected and set(names.values()) == {1}
@@ -64,8 +65,23 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     assert found["tags.git_sha"].notna().all()
 
 
+def test_text_stage_runs_offline_from_the_generator_tags(workdir):
+    import json
+
+    import numpy as np
+
+    report = json.loads((workdir / "results/shapes/text/report.json").read_text())
+    assert report["sentences_tagged"] == 0 and report["sentences_pretagged"] > 0
+    assert report["oov_words"] == 0   # every word of the grammar is in GloVe 6B
+    vocab = json.loads((workdir / VOCAB).read_text())
+    embeddings = np.load(workdir / "results/shapes/text/embeddings.npy")
+    assert embeddings.shape == (len(vocab["words"]), 50)
+    first = json.loads((workdir / "results/shapes/text/train.jsonl").read_text().splitlines()[0])
+    assert len(first["tokens"]) == len(first["tags"]) > 3
+
+
 def test_rerun_does_nothing_and_a_deleted_prediction_reruns_only_its_dependents(workdir):
-    assert "Nothing to be done" in snakemake(workdir, TABLE, "-n")
+    assert "Nothing to be done" in snakemake(workdir, TABLE, VOCAB, "-n")
     before = len(runs(workdir))
     predictions = workdir / "results/shapes/runs/random/default/seed0/predictions.jsonl"
     predictions.unlink()

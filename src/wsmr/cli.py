@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from wsmr import tracking
+from wsmr.config import SPLITS
 from wsmr.io import read_json, read_jsonl, write_json, write_jsonl, write_text
 
 log = logging.getLogger("wsmr")
@@ -46,6 +47,33 @@ def cmd_samples(args) -> None:
         tracker.log_artifact(out_dir / "report.json")
 
 
+def cmd_text(args) -> None:
+    from wsmr.text import build_text
+
+    settings = json.loads(args.settings)
+    samples_dir, out_dir = Path(args.samples_dir), Path(args.out_dir)
+    with tracking.job_run(args.tracking, dataset=args.dataset, stage="text",
+                          params=settings) as tracker:
+        counts = build_text({s: samples_dir / f"{s}.jsonl" for s in SPLITS},
+                            {s: out_dir / f"{s}.jsonl" for s in SPLITS},
+                            out_dir / "vocab.json", out_dir / "embeddings.npy", settings)
+        write_json(out_dir / "report.json", counts)
+        tracker.log_metrics(counts)
+        tracker.log_artifact(out_dir / "report.json")
+
+
+def cmd_fetch(args) -> None:
+    from wsmr.download import fetch
+
+    fetch(args.url, args.out)
+
+
+def cmd_nltk_data(args) -> None:
+    from wsmr.text import download_nltk_data
+
+    download_nltk_data(args.out_dir)
+
+
 def method_job(args):
     from wsmr.methods import load
     from wsmr.methods.base import Job, RunInputs
@@ -53,7 +81,7 @@ def method_job(args):
     spec = json.loads(args.job)
     job = Job(dataset=spec["dataset"], method=spec["method"], variant=spec["variant"],
               settings=spec["settings"], seed=args.seed)
-    samples = {split: Path(args.samples_dir) / f"{split}.jsonl" for split in ("train", "val", "test")}
+    samples = {split: Path(args.samples_dir) / f"{split}.jsonl" for split in SPLITS}
     inputs = RunInputs(samples=samples, features=args.features, vocab=args.vocab,
                        embeddings=args.embeddings)
     return job, spec, load(job.method)(job), inputs
@@ -147,6 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset-config", required=True, help="the dataset's config (JSON)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_samples)
+
+    p = stages.add_parser("text", help="tokens, tags, vocabulary and embeddings")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--settings", required=True, help="the dataset's text settings (JSON)")
+    p.add_argument("--samples-dir", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_text)
+
+    p = stages.add_parser("fetch", help="download a URL to a file (a .zip is unpacked)")
+    p.add_argument("--url", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_fetch)
+
+    p = stages.add_parser("nltk-data", help="download NLTK's POS tagger data (online)")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_nltk_data)
 
     p = stages.add_parser("train", help="train one method/variant/seed")
     add_method_arguments(p)

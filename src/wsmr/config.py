@@ -47,6 +47,15 @@ def video_dir(dataset: str, ds_cfg: dict) -> str | None:
     return ds_cfg.get("videos")
 
 
+READER_KEYS = ("format", "generator", "annotations", "durations", "tags", "val_fraction",
+               "on_unrepairable")
+
+
+def reader_config(ds_cfg: dict) -> dict:
+    """What the annotation reader reads, and nothing else, so other settings do not re-read it."""
+    return {k: ds_cfg[k] for k in READER_KEYS if k in ds_cfg}
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """A copy of `base` with `override` applied key by key (nested dicts merged, not replaced)."""
     merged = copy.deepcopy(base)

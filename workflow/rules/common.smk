@@ -1,6 +1,10 @@
 # Input functions and names shared by the rules. Logic lives in src/wsmr; this only wires files.
+import copy
+import os
 import json
 import shlex
+
+import nltk
 
 from wsmr import config as wcfg
 from wsmr import methods as method_registry
@@ -8,6 +12,7 @@ from wsmr import methods as method_registry
 SPLITS = wcfg.SPLITS
 TRACKING = config["tracking"]["uri"] if config["tracking"]["enabled"] else "off"
 RUN = "results/{dataset}/runs/{method}/{variant}/seed{seed}"
+NLTK_DOWNLOAD = "resources/nltk_data/taggers/averaged_perceptron_tagger_eng"
 GENERATED = [name for name, ds in config["datasets"].items() if wcfg.is_generated(ds)]
 
 
@@ -35,10 +40,55 @@ def annotation_inputs(wildcards):
     return {**inputs, "tags": [tags]} if tags else inputs
 
 
-def method_inputs(wildcards):
-    """Samples, plus the features and text artifacts the method's registry entry needs."""
+def text_settings(wildcards):
+    """The dataset's text settings as the stage takes them (the download URL is the rule's)."""
+    text = copy.deepcopy(dataset_config(wildcards).get("text", {}))
+    text.get("glove", {}).pop("url", None)
+    return json.dumps(text)
+
+
+def tagger_on_path():
+    try:
+        nltk.data.find("taggers/averaged_perceptron_tagger_eng/")
+        return True
+    except LookupError:
+        return False
+
+
+def text_inputs(wildcards):
+    """Samples; the GloVe file when one is configured; NLTK's tagger data when the dataset
+    needs tagging and NLTK_DATA does not have it (then a rule downloads it)."""
+    ds = dataset_config(wildcards)
     inputs = {"samples": [samples(wildcards.dataset, split) for split in SPLITS]}
+    glove = ds.get("text", {}).get("glove", {})
+    if glove.get("source") == "file":
+        inputs["glove"] = glove["path"]
+    if wcfg.tag_file(wildcards.dataset, ds) is None and not tagger_on_path():
+        inputs["nltk_data"] = NLTK_DOWNLOAD
+    return inputs
+
+
+def nltk_env(wildcards, input):
+    return f"NLTK_DATA={NLTK_DOWNLOAD.split('/taggers/')[0]}" if "nltk_data" in input.keys() else ""
+
+
+def glove_url(wildcards):
+    """The URL configured for a GloVe file under resources/glove/, by any dataset."""
+    path = f"resources/glove/{wildcards.name}.txt"
+    for ds in config["datasets"].values():
+        glove = ds.get("text", {}).get("glove", {})
+        if glove.get("path") == path and glove.get("url"):
+            return glove["url"]
+    raise ValueError(f"{path} is missing and no dataset's text.glove.url fetches it")
+
+
+def method_inputs(wildcards):
+    """Samples (tokenised when the method reads text), plus the features and text artifacts
+    the method's registry entry needs."""
     needs = method_registry.needs(wildcards.method)
+    samples_dir = "text" if "text" in needs else "samples"
+    inputs = {"samples": [f"results/{wildcards.dataset}/{samples_dir}/{split}.jsonl"
+                          for split in SPLITS]}
     if "features" in needs:
         inputs["features"] = f"results/{wildcards.dataset}/features/c3d_pca500.h5"
     if "text" in needs:
@@ -48,8 +98,9 @@ def method_inputs(wildcards):
 
 
 def method_input_args(wildcards, input):
-    """`--features F --vocab V ...` for the inputs a method needs."""
-    return " ".join(f"--{name} {input[name]}" for name in ("features", "vocab", "embeddings")
+    """`--samples-dir D --features F --vocab V ...` for the inputs a method needs."""
+    samples_dir = os.path.dirname(input.samples[0])
+    return f"--samples-dir {samples_dir} " + " ".join(f"--{name} {input[name]}" for name in ("features", "vocab", "embeddings")
                     if name in input.keys())
 
 

@@ -30,7 +30,7 @@ rule samples:
         splits=expand("results/{{dataset}}/samples/{split}.jsonl", split=SPLITS),
         report="results/{dataset}/samples/report.json",
     params:
-        dataset_config=lambda w: json.dumps(dataset_config(w)),
+        dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
     log:
         "logs/{dataset}/samples.log",
     threads: 1

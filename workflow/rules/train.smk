@@ -19,8 +19,7 @@ rule train:
         runtime=120,
     shell:
         "wsmr --tracking {TRACKING:q} train --job {params.job:q} --seed {wildcards.seed}"
-        " --samples-dir results/{wildcards.dataset}/samples --run-dir {params.run_dir}"
-        " {params.inputs} 2> {log}"
+        " --run-dir {params.run_dir} {params.inputs} 2> {log}"
 
 
 rule predict:
@@ -41,5 +40,4 @@ rule predict:
         runtime=30,
     shell:
         "wsmr --tracking {TRACKING:q} predict --job {params.job:q} --seed {wildcards.seed}"
-        " --samples-dir results/{wildcards.dataset}/samples --run-dir {params.run_dir}"
-        " {params.inputs} --split test --out {output} 2> {log}"
+        " --run-dir {params.run_dir} {params.inputs} --split test --out {output} 2> {log}"

@@ -1,0 +1,51 @@
+# Samples -> tokens and part-of-speech tags, vocabulary (training split only), embeddings.
+
+
+rule text:
+    input:
+        unpack(text_inputs),
+    output:
+        samples=expand("results/{{dataset}}/text/{split}.jsonl", split=SPLITS),
+        vocab="results/{dataset}/text/vocab.json",
+        embeddings="results/{dataset}/text/embeddings.npy",
+        report="results/{dataset}/text/report.json",
+    params:
+        settings=text_settings,
+        nltk_env=nltk_env,
+    log:
+        "logs/{dataset}/text.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "{params.nltk_env} wsmr --tracking {TRACKING:q} text --dataset {wildcards.dataset}"
+        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --out-dir results/{wildcards.dataset}/text 2> {log}"
+
+
+rule nltk_data:
+    """NLTK's tagger data, when NLTK_DATA does not have it (needs internet once)."""
+    output:
+        directory(NLTK_DOWNLOAD),
+    log:
+        "logs/resources/nltk_data.log",
+    resources:
+        runtime=30,
+    shell:
+        "wsmr nltk-data --out-dir resources/nltk_data 2> {log}"
+
+
+rule glove:
+    """A GloVe file configured under resources/glove/, from its text.glove.url (a .zip is
+    unpacked). A path elsewhere is a file you supply."""
+    output:
+        "resources/glove/{name}.txt",
+    params:
+        url=glove_url,
+    log:
+        "logs/resources/glove_{name}.log",
+    resources:
+        runtime=240,
+    shell:
+        "wsmr fetch --url {params.url:q} --out {output} 2> {log}"
