@@ -1,7 +1,7 @@
 # Input functions and names shared by the rules. Logic lives in src/wsmr; this only wires files.
 import copy
-import os
 import json
+import os
 import shlex
 
 import nltk
@@ -99,9 +99,10 @@ def method_inputs(wildcards):
 
 def method_input_args(wildcards, input):
     """`--samples-dir D --features F --vocab V ...` for the inputs a method needs."""
-    samples_dir = os.path.dirname(input.samples[0])
-    return f"--samples-dir {samples_dir} " + " ".join(f"--{name} {input[name]}" for name in ("features", "vocab", "embeddings")
-                    if name in input.keys())
+    args = [f"--samples-dir {os.path.dirname(input.samples[0])}"]
+    args += [f"--{name} {input[name]}" for name in ("features", "vocab", "embeddings")
+             if name in input.keys()]
+    return " ".join(args)
 
 
 def job_settings(wildcards):
@@ -115,8 +116,9 @@ def table_metrics(dataset, rows):
 
 def table_notes(wildcards):
     seeds = ", ".join(map(str, config["seeds"]))
+    random = config["methods"]["random"]["settings"]
     notes = [f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
              "scored on the test split",
              "random: uniform draws among SCN's candidate windows of the dataset's ratios "
-             "(see README), NMS 0.5, top-5"]
+             f"(see README), NMS {random['nms']}, top-{random['top_n']}"]
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
