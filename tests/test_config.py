@@ -66,3 +66,25 @@ def test_generated_dataset_reads_what_the_generator_writes(config):
     assert files == {s: f"results/shapes/raw/shapes_sta_{s}.txt" for s in ("train", "val", "test")}
     assert wcfg.annotation_files("charades", config["datasets"]["charades"])["train"].endswith(
         "charades_sta_train.txt")
+
+
+def test_features_block_is_closed_and_checked(config):
+    features = config["datasets"]["shapes"]["features"]
+    for bad, message in [({"pca_dims": 8}, "'pca_dims' was unexpected"),
+                         ({"source": "hdf5"}, "'path' is a required property"),
+                         ({"weights": {"path": "w.pickle", "sha256": "abc"}}, "does not match"),
+                         ({"on_bad_video": "ignore"}, "is not one of")]:
+        broken = copy.deepcopy(config)
+        broken["datasets"]["shapes"]["features"] = {**features, **bad}
+        with pytest.raises(WorkflowError, match=message):
+            validate(broken, SCHEMA)
+
+
+def test_features_defaults_and_what_re_runs_extraction(config):
+    assert wcfg.features_config({})["source"] == "extract"
+    assert wcfg.features_config({})["pca_dim"] == 500
+    ds = {"features": {"pca_dim": 16, "weights": {"path": "w", "url": "http://x", "sha256": "0" * 64}}}
+    settings = wcfg.extraction_settings(ds)
+    assert "pca_dim" not in settings and "shards" not in settings
+    assert settings["weights"] == {"path": "w", "sha256": "0" * 64}   # the URL is not the weights
+    assert ds["features"]["weights"]["url"] == "http://x"

@@ -20,3 +20,17 @@ def test_fetch_unpacks_the_member_named_like_the_output(tmp_path):
     out = fetch(archive.as_uri(), tmp_path / "glove.840B.300d.txt")
     assert out.read_text() == "word 1.0 2.0\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["glove.840B.300d.txt", "glove.zip"]
+
+
+def test_fetch_checks_the_sha256_before_writing(tmp_path):
+    import hashlib
+
+    import pytest
+
+    source = tmp_path / "c3d.pickle"
+    source.write_bytes(b"weights")
+    good = hashlib.sha256(b"weights").hexdigest()
+    assert fetch(source.as_uri(), tmp_path / "ok" / "c3d.pickle", good).read_bytes() == b"weights"
+    with pytest.raises(ValueError, match="sha256 .* differs from the expected 000"):
+        fetch(source.as_uri(), tmp_path / "bad" / "c3d.pickle", "0" * 64)
+    assert not (tmp_path / "bad" / "c3d.pickle").exists()

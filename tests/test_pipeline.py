@@ -12,16 +12,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "results/tables/shapes.csv"
 VOCAB = "results/shapes/text/vocab.json"
+FEATURES = "results/shapes/features/c3d_pca500.h5"
+PROBE = "results/shapes/features/probe.json"
 
 pytestmark = pytest.mark.pipeline
 
 
-def snakemake(workdir: Path, *args: str) -> str:
+def snakemake(workdir: Path, *args: str, configfiles: tuple[Path, ...] = ()) -> str:
+    """Run the DAG on the small test config (and any config files merged over it)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("WSMR_TRACKING", None)
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
-         "--cores", "2", *args, "--configfile", str(ROOT / ".test/config.yaml")],
+         "--cores", "2", *args,
+         "--configfile", str(ROOT / ".test/config.yaml"), *map(str, configfiles)],
         capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -39,7 +43,7 @@ def workdir(tmp_path_factory):
     if shutil.which("snakemake", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("snakemake is not installed beside this Python")
     workdir = tmp_path_factory.mktemp("dag")
-    snakemake(workdir, TABLE, VOCAB)
+    snakemake(workdir, TABLE, VOCAB, FEATURES, PROBE)
     return workdir
 
 
@@ -55,7 +59,8 @@ def test_table_has_the_random_row_over_both_seeds(workdir):
 def test_one_mlflow_run_per_job_with_tags(workdir):
     found = runs(workdir)
     names = Counter(found["tags.mlflow.runName"])
-    expected = {"shapes", "samples", "text", "table"} | {f"{stage}-random-default-s{seed}"
+    expected = {"shapes", "samples", "text", "table", "extract-shard0", "extract-shard1", "pca",
+                "probe"} | {f"{stage}-random-default-s{seed}"
                                                   for stage in ("train", "predict", "evaluate")
                                                   for seed in (0, 1)}
     assert set(names) == expected and set(names.values()) == {1}
@@ -63,6 +68,29 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     assert set(trained["tags.method"]) == {"random"} and set(trained["tags.variant"]) == {"default"}
     assert set(trained["tags.seed"]) == {"0", "1"} and set(found["tags.dataset"]) == {"shapes"}
     assert found["tags.git_sha"].notna().all()
+
+
+def test_every_video_has_its_clips_and_seeded_init_is_tagged(workdir):
+    import json
+    import math
+
+    import h5py
+
+    samples = [json.loads(line) for split in ("train", "val", "test") for line in
+               (workdir / f"results/shapes/samples/{split}.jsonl").read_text().splitlines()]
+    durations = {s["vid"]: s["duration"] for s in samples}
+    with h5py.File(workdir / FEATURES) as h5:
+        assert sorted(h5) == sorted(durations) and h5.attrs["pca_dim"] == 16
+        assert h5.attrs["source"] == "seeded-init:seed=0" and h5.attrs["fps"] == 8
+        for vid, duration in durations.items():
+            frames = round(duration * 8)   # 8 fps
+            assert h5[vid].shape == (math.ceil(frames / 8), 16), vid
+            assert h5[vid].attrs["clip_seconds"][-1, 1] == pytest.approx(duration, abs=1e-3)
+    probe = json.loads((workdir / PROBE).read_text())
+    assert {"colour", "shape", "action"} <= set(probe)
+    found = runs(workdir)
+    feature_jobs = found[found["tags.stage"].isin(["extract", "pca", "probe"])]
+    assert len(feature_jobs) == 4 and set(feature_jobs["tags.c3d_weights"]) == {"seeded-init"}
 
 
 def test_text_stage_runs_offline_from_the_generator_tags(workdir):
@@ -91,3 +119,23 @@ def test_rerun_does_nothing_and_a_deleted_prediction_reruns_only_its_dependents(
     after = runs(workdir).iloc[: len(runs(workdir)) - before]
     assert sorted(after["tags.mlflow.runName"]) == [
         "evaluate-random-default-s0", "predict-random-default-s0", "table"], log[-2000:]
+
+
+@pytest.mark.parametrize("features, planned", [
+    ({"weights": {"path": "resources/c3d/c3d.pickle", "url": "file:///nowhere/c3d.pickle",
+                  "sha256": "0" * 64}}, {"c3d_weights", "extract_fc7", "pca_features"}),
+    ({"source": "hdf5", "path": "given.hdf5", "key": "c3d_features", "pca_dim": 500},
+     {"import_features"}),
+])
+def test_the_features_source_picks_the_rules(tmp_path, features, planned):
+    """Configured weights under resources/c3d/ are downloaded first; a pre-extracted file is
+    imported without extraction (dry runs)."""
+    import yaml
+
+    if features.get("source") == "hdf5":
+        (tmp_path / "given.hdf5").touch()
+    extra = tmp_path / "features.yaml"
+    extra.write_text(yaml.safe_dump({"datasets": {"shapes": {"features": features}}}))
+    log = snakemake(tmp_path, FEATURES, "-n", configfiles=(extra,))
+    jobs = {line.split()[1].rstrip(":") for line in log.splitlines() if line.startswith("rule ")}
+    assert planned <= jobs and ("extract_fc7" in jobs) == ("extract_fc7" in planned), jobs

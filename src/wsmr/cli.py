@@ -65,7 +65,92 @@ def cmd_text(args) -> None:
 def cmd_fetch(args) -> None:
     from wsmr.download import fetch
 
-    fetch(args.url, args.out)
+    fetch(args.url, args.out, args.sha256)
+
+
+def annotated_videos(samples_dir: str | Path) -> dict[str, float]:
+    """Every video of the samples, all splits, with its duration (seconds)."""
+    return {row["vid"]: row["duration"] for split in SPLITS
+            for row in read_jsonl(Path(samples_dir) / f"{split}.jsonl")}
+
+
+def cmd_extract(args) -> None:
+    import torch
+
+    from wsmr.video.c3d import build_c3d, choose_dtype
+    from wsmr.video.extract import extract_shard, shard_videos
+
+    settings = json.loads(args.settings)
+    torch.set_num_threads(args.threads)
+    vids = shard_videos(annotated_videos(args.samples_dir), args.shard, args.shards)
+    videos = [(vid, Path(args.videos) / settings["video_pattern"].format(vid=vid)) for vid in vids]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = choose_dtype(device, settings["precision"])
+    log.info("shard %d/%d: %d videos on %s, %s, %d threads, batch %d", args.shard, args.shards,
+             len(videos), device, dtype, args.threads, settings["batch_size"])
+    with tracking.job_run(args.tracking, dataset=args.dataset, stage="extract",
+                          name=f"extract-shard{args.shard}", params=settings) as tracker:
+        model, source = build_c3d(settings.get("weights"), settings["seed"])
+        tracker.set_tags({**tracking.source_tags(source), "device": str(device),
+                          "c3d_dtype": str(dtype).removeprefix("torch.")})
+        report = extract_shard(model, source, videos, args.out, batch_size=settings["batch_size"],
+                               device=device, dtype=dtype,
+                               skip_bad=settings["on_bad_video"] == "skip")
+        tracker.log_metrics(report)
+
+
+def log_features_report(tracker, report: dict, out: Path) -> None:
+    """The features job's report: JSON beside the features, the log, MLflow."""
+    write_json(out, report)
+    if report["skipped"]:
+        log.warning("%d videos SKIPPED, their queries leave prediction and evaluation: %s",
+                    len(report["skipped"]), report["skipped"])
+    tracker.log_metrics({"videos": report["videos"], "clips": report["clips"],
+                         "skipped_videos": len(report["skipped"])})
+    tracker.log_artifact(out)
+
+
+def cmd_pca(args) -> None:
+    from wsmr.features.pca import Shards, fit_pca, plot_explained_variance, write_pca_features
+
+    with Shards(args.fc7) as shards:
+        with tracking.job_run(args.tracking, dataset=args.dataset, stage="pca",
+                              params={"pca_dim": args.dim},
+                              tags=tracking.source_tags(shards.source)) as tracker:
+            vids = annotated_videos(args.samples_dir)
+            shards.check_complete(vids)
+            train = [r["vid"] for r in read_jsonl(Path(args.samples_dir) / "train.jsonl")]
+            pca = fit_pca(shards, train, args.dim)
+            report = write_pca_features(shards, pca, list(vids), args.out)
+            plot_explained_variance(pca.explained_variance_ratio_, args.plot)
+            tracker.log_artifact(args.plot)
+            log_features_report(tracker, report, Path(args.report))
+
+
+def cmd_import_features(args) -> None:
+    from wsmr.features.pre_extracted import import_features
+
+    settings = json.loads(args.settings)
+    with tracking.job_run(args.tracking, dataset=args.dataset, stage="import_features",
+                          params=settings) as tracker:
+        report = import_features(settings["path"], settings.get("key"),
+                                 annotated_videos(args.samples_dir), settings["pca_dim"],
+                                 args.out, skip_bad=settings["on_bad_video"] == "skip")
+        tracker.set_tags(tracking.features_tags(args.out))
+        log_features_report(tracker, report, Path(args.report))
+
+
+def cmd_probe(args) -> None:
+    from wsmr.features.probe import ATTRIBUTES, probe
+
+    with tracking.job_run(args.tracking, dataset=args.dataset, stage="probe",
+                          tags=tracking.features_tags(args.features)) as tracker:
+        results = probe(args.features, args.events)
+        write_json(args.out, results)
+        tracker.log_metrics({f"{a}_{k}": results[a][k] for a in ATTRIBUTES
+                             for k in ("accuracy", "chance", "event_accuracy", "event_chance",
+                                       "train_accuracy")})
+        tracker.log_artifact(args.out)
 
 
 def cmd_nltk_data(args) -> None:
@@ -83,14 +168,23 @@ def method_job(args):
               settings=spec["settings"], seed=args.seed)
     samples = {split: Path(args.samples_dir) / f"{split}.jsonl" for split in SPLITS}
     inputs = RunInputs(samples=samples, features=args.features, vocab=args.vocab,
-                       embeddings=args.embeddings)
+                       embeddings=args.embeddings,
+                       skipped_videos=frozenset(skipped_videos(args.features)))
     return job, spec, load(job.method)(job), inputs
+
+
+def skipped_videos(features: Path | None) -> dict[str, str]:
+    """Videos the features job left out ({vid: reason}); none without a features file."""
+    from wsmr.features import store
+
+    return store.skipped_videos(features) if features else {}
 
 
 def job_tracking(args, stage: str, job, spec):
     return tracking.job_run(args.tracking, dataset=job.dataset["name"], stage=stage,
                             method=job.method, variant=job.variant, seed=job.seed,
-                            params={**spec, "seed": job.seed})
+                            params={**spec, "seed": job.seed},
+                            tags=tracking.features_tags(args.features))
 
 
 def cmd_train(args) -> None:
@@ -117,11 +211,18 @@ def cmd_evaluate(args) -> None:
     dataset = spec["dataset"]
     with tracking.job_run(args.tracking, dataset=dataset["name"], stage="evaluate",
                           method=spec["method"], variant=spec["variant"], seed=args.seed,
-                          params={**spec, "seed": args.seed}) as tracker:
-        samples = read_jsonl(args.samples)
+                          params={**spec, "seed": args.seed},
+                          tags=tracking.features_tags(args.features)) as tracker:
+        skipped = skipped_videos(args.features)
+        annotated = read_jsonl(args.samples)
+        samples = [row for row in annotated if row["vid"] not in skipped]
+        dropped = len(annotated) - len(samples)
+        if dropped:
+            log.warning("dropped %d test queries on %d videos skipped by the features job",
+                        dropped, len({r["vid"] for r in annotated} & set(skipped)))
         metrics = evaluate_files(read_jsonl(args.predictions), samples, dataset["ious"])
-        write_json(args.out, {**metrics, "queries": len(samples)})
-        tracker.log_metrics(metrics)
+        write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
+        tracker.log_metrics({**metrics, "dropped_queries": dropped})
         tracker.log_artifact(args.out)
         log.info("%s/%s seed %d: %s", spec["method"], spec["variant"], args.seed,
                  ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
@@ -138,13 +239,31 @@ def cmd_table(args) -> None:
         runs.setdefault((match["method"], match["variant"]), []).append(read_json(path))
     ious = json.loads(args.ious)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="table",
-                          params={"rows": [f"{m}/{v}" for m, v in runs], "ious": ious}) as tracker:
+                          params={"rows": [f"{m}/{v}" for m, v in runs], "ious": ious},
+                          tags=tracking.features_tags(args.features)) as tracker:
         rows = reporting.build_rows(args.dataset, runs, ious)
-        notes = args.note or []
+        notes = (args.note or []) + features_notes(args.features)
         write_text(args.out_csv, reporting.to_csv(rows, ious))
         write_text(args.out_md, reporting.to_markdown(args.dataset, rows, ious, notes))
         tracker.log_artifact(args.out_csv)
         tracker.log_artifact(args.out_md)
+
+
+def features_notes(features: Path | None) -> list[str]:
+    """A footnote when the table's learned rows stand on seeded-init C3D, or lost videos."""
+    from wsmr.features.store import source
+    from wsmr.video.c3d import is_seeded_init
+
+    if features is None:
+        return []
+    notes, features_source, lost = [], source(features), skipped_videos(features)
+    if is_seeded_init(features_source):
+        notes.append(f"**video features from a seeded random C3D ({features_source}), not "
+                     "Sports-1M weights**: numbers are not comparable with the papers'")
+    if lost:
+        notes.append(f"{len(lost)} videos skipped by the features job (on_bad_video: skip); "
+                     "their queries are left out of feature-based rows")
+    return notes
 
 
 def add_method_arguments(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +305,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = stages.add_parser("fetch", help="download a URL to a file (a .zip is unpacked)")
     p.add_argument("--url", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--sha256", help="expected checksum of the file; a mismatch is an error")
     p.set_defaults(func=cmd_fetch)
+
+    p = stages.add_parser("extract", help="C3D fc7 of one shard of a dataset's videos")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--settings", required=True, help="the extraction settings (JSON)")
+    p.add_argument("--samples-dir", required=True)
+    p.add_argument("--videos", required=True, help="the folder holding the videos")
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--shards", type=int, required=True)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_extract)
+
+    p = stages.add_parser("pca", help="PCA of fc7 (fit on train) into the features contract")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--samples-dir", required=True)
+    p.add_argument("--fc7", nargs="+", required=True, help="the fc7 shards")
+    p.add_argument("--dim", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--plot", required=True, help="explained variance (PNG)")
+    p.add_argument("--report", required=True)
+    p.set_defaults(func=cmd_pca)
+
+    p = stages.add_parser("import-features", help="pre-extracted features into the contract")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--settings", required=True, help="the dataset's features block (JSON)")
+    p.add_argument("--samples-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True)
+    p.set_defaults(func=cmd_import_features)
+
+    p = stages.add_parser("probe", help="linear probes of what a generated dataset's features carry")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--features", required=True)
+    p.add_argument("--events", required=True, help="the generator's event records (JSONL)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_probe)
 
     p = stages.add_parser("nltk-data", help="download NLTK's POS tagger data (online)")
     p.add_argument("--out-dir", required=True)
@@ -207,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--samples", required=True)
     p.add_argument("--predictions", required=True)
+    p.add_argument("--features", type=Path, help="drop queries on videos it lists as skipped")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
 
@@ -215,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ious", required=True, help="JSON list")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--note", action="append", help="a footnote for the Markdown table")
+    p.add_argument("--features", type=Path, help="adds a footnote on the features' source")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
     p.set_defaults(func=cmd_table)

@@ -101,3 +101,22 @@ def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:
         "variant": variant,
         "settings": method_settings(config, dataset, method, variant),
     }, sort_keys=True)
+
+
+FEATURE_DEFAULTS = {"source": "extract", "shards": 2, "batch_size": 8, "pca_dim": 500, "seed": 0,
+                    "precision": "auto", "video_pattern": "{vid}.mp4", "on_bad_video": "error"}
+EXTRACTION_KEYS = ("weights", "seed", "precision", "batch_size", "video_pattern", "on_bad_video")
+
+
+def features_config(ds_cfg: dict) -> dict:
+    """A dataset's `features` block over the defaults (no block: seeded-init C3D, extracted)."""
+    return deep_merge(FEATURE_DEFAULTS, ds_cfg.get("features", {}))
+
+
+def extraction_settings(ds_cfg: dict) -> dict:
+    """What an extraction job is given: not the PCA's settings, nor the weights' URL, so
+    changing those does not re-run C3D."""
+    features = features_config(ds_cfg)
+    settings = {k: copy.deepcopy(features[k]) for k in EXTRACTION_KEYS if k in features}
+    settings.get("weights", {}).pop("url", None)
+    return settings

@@ -95,21 +95,37 @@ class Tracker:
             mlflow.set_tags(tags)
 
 
+def source_tags(features_source: str) -> dict[str, str]:
+    """`c3d_weights` (`seeded-init`, `sports1m` or `pre-extracted`) and the full source."""
+    return {"c3d_weights": features_source.split(":", 1)[0], "features_source": features_source}
+
+
+def features_tags(path: str | Path | None) -> dict[str, str]:
+    """Where a job's video features came from, read from the features file's `source` attr,
+    so every run downstream of seeded-init C3D says so. None: no tags."""
+    if path is None:
+        return {}
+    from wsmr.features.store import source
+
+    return source_tags(source(path))
+
+
 @contextlib.contextmanager
 def job_run(uri: str | None, *, dataset: str, stage: str, method: str | None = None,
-            variant: str | None = None, seed: int | None = None,
-            params: dict | None = None) -> Iterator[Tracker]:
-    """One MLflow run around a rule job; yields the Tracker to log through."""
+            variant: str | None = None, seed: int | None = None, params: dict | None = None,
+            tags: dict[str, str] | None = None, name: str | None = None) -> Iterator[Tracker]:
+    """One MLflow run around a rule job; yields the Tracker to log through. `tags` add to the
+    standard ones; `name` replaces the standard run name (e.g. one per shard)."""
     if not is_enabled(uri):
         yield Tracker(active=False)
         return
     import mlflow
 
-    tags = {"dataset": dataset, "stage": stage, "git_sha": git_sha()}
+    tags = {"dataset": dataset, "stage": stage, "git_sha": git_sha(), **(tags or {})}
     tags.update({k: str(v) for k, v in
                  {"method": method, "variant": variant, "seed": seed}.items() if v is not None})
     with mlflow.start_run(experiment_id=experiment_id(uri, dataset),
-                          run_name=run_name(stage, method, variant, seed), tags=tags):
+                          run_name=name or run_name(stage, method, variant, seed), tags=tags):
         if params:
             mlflow.log_params(flatten(params))
         yield Tracker(active=True)

@@ -122,3 +122,62 @@ def table_notes(wildcards):
              "random: uniform draws among SCN's candidate windows of the dataset's ratios "
              f"(see README), NMS {random['nms']}, top-{random['top_n']}"]
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
+
+
+# Video features: extracted (C3D fc7 -> PCA) or imported from a pre-extracted HDF5 file.
+FEATURES = "results/{dataset}/features/c3d_pca500.h5"
+FEATURE_SOURCES = {name: wcfg.features_config(ds)["source"] for name, ds in config["datasets"].items()}
+EXTRACTED = [name for name, source in FEATURE_SOURCES.items() if source == "extract"]
+IMPORTED = [name for name, source in FEATURE_SOURCES.items() if source == "hdf5"]
+
+
+def one_of(names):
+    return "|".join(names) or "(?!)"
+
+
+def features_config(wildcards):
+    return wcfg.features_config(dataset_config(wildcards))
+
+
+def fc7_shards(wildcards):
+    return [f"results/{wildcards.dataset}/features/fc7/shard{i}.h5"
+            for i in range(features_config(wildcards)["shards"])]
+
+
+def videos_dir(wildcards):
+    directory = wcfg.video_dir(wildcards.dataset, dataset_config(wildcards))
+    if directory is None:
+        raise ValueError(f"datasets.{wildcards.dataset}: features.source extract needs `videos`")
+    return directory
+
+
+def extract_inputs(wildcards):
+    """Samples (which videos), the rendered videos of a generated dataset, configured weights."""
+    inputs = {"samples": [samples(wildcards.dataset, split) for split in SPLITS]}
+    if wcfg.is_generated(dataset_config(wildcards)):
+        inputs["videos"] = videos_dir(wildcards)
+    weights = features_config(wildcards).get("weights")
+    if weights:
+        inputs["weights"] = weights["path"]
+    return inputs
+
+
+def c3d_weights(wildcards):
+    """The url and sha256 configured for weights under resources/c3d/, by any dataset."""
+    path = f"resources/c3d/{wildcards.name}"
+    for ds in config["datasets"].values():
+        weights = wcfg.features_config(ds).get("weights", {})
+        if weights.get("path") == path and weights.get("url"):
+            return weights
+    raise ValueError(f"{path} is missing and no dataset's features.weights.url fetches it")
+
+
+def features_input(wildcards, methods):
+    """{"features": file} when one of the methods reads video features, else nothing."""
+    if any("features" in method_registry.needs(m) for m in methods):
+        return {"features": FEATURES.format(dataset=wildcards.dataset)}
+    return {}
+
+
+def features_arg(wildcards, input):
+    return f"--features {input.features}" if "features" in input.keys() else ""

@@ -3,12 +3,14 @@
 
 rule evaluate:
     input:
+        unpack(lambda w: features_input(w, [w.method])),
         predictions=f"{RUN}/predictions.jsonl",
         samples=lambda w: samples(w.dataset, "test"),
     output:
         f"{RUN}/metrics.json",
     params:
         job=job_settings,
+        features=features_arg,
     log:
         "logs/{dataset}/evaluate/{method}/{variant}/seed{seed}.log",
     threads: 1
@@ -17,12 +19,13 @@ rule evaluate:
         runtime=10,
     shell:
         "wsmr --tracking {TRACKING:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
-        " --samples {input.samples} --predictions {input.predictions} --out {output} 2> {log}"
+        " --samples {input.samples} --predictions {input.predictions} {params.features}"
+        " --out {output} 2> {log}"
 
 
 TABLE_SHELL = (
     "wsmr --tracking {TRACKING:q} table --dataset {wildcards.dataset}"
-    " --ious {params.ious:q} --metrics {input} {params.notes}"
+    " --ious {params.ious:q} --metrics {input.metrics} {params.notes} {params.features}"
     " --out-csv {output.csv} --out-md {output.md} 2> {log}"
 )
 
@@ -30,13 +33,15 @@ TABLE_SHELL = (
 rule table:
     """Every configured method/variant: the complete table."""
     input:
-        lambda w: table_metrics(w.dataset, wcfg.method_variants(config)),
+        unpack(lambda w: features_input(w, [m for m, _ in wcfg.method_variants(config)])),
+        metrics=lambda w: table_metrics(w.dataset, wcfg.method_variants(config)),
     output:
         csv="results/tables/{dataset}.csv",
         md="results/tables/{dataset}.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
         notes=table_notes,
+        features=features_arg,
     log:
         "logs/{dataset}/table.log",
     threads: 1
@@ -50,13 +55,15 @@ rule table:
 rule headline_table:
     """The headline rows only: the README's main job."""
     input:
-        lambda w: table_metrics(w.dataset, wcfg.headline_variants(config)),
+        unpack(lambda w: features_input(w, [m for m, _ in wcfg.headline_variants(config)])),
+        metrics=lambda w: table_metrics(w.dataset, wcfg.headline_variants(config)),
     output:
         csv="results/tables/{dataset}.headline.csv",
         md="results/tables/{dataset}.headline.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
         notes=table_notes,
+        features=features_arg,
     log:
         "logs/{dataset}/table.headline.log",
     threads: 1

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wsmr.io import read_jsonl
 
+log = logging.getLogger("wsmr.methods")
+
 
 @dataclass
 class RunInputs:
-    """Paths of a run's inputs: samples per split, and what the method `needs`."""
+    """Paths of a run's inputs: samples per split, and what the method `needs`. Queries on
+    videos the features job skipped (`on_bad_video: skip`) are dropped, and counted."""
 
     samples: dict[str, Path]
     features: Path | None = None
     vocab: Path | None = None
     embeddings: Path | None = None
+    skipped_videos: frozenset[str] = frozenset()
     _cache: dict = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> list[dict]:
         if name not in self._cache:
-            self._cache[name] = read_jsonl(self.samples[name])
+            rows = read_jsonl(self.samples[name])
+            self._cache[name] = [r for r in rows if r["vid"] not in self.skipped_videos]
+            if len(self._cache[name]) < len(rows):
+                log.warning("%s: dropped %d queries on videos without features (skipped)",
+                            name, len(rows) - len(self._cache[name]))
         return self._cache[name]
 
 

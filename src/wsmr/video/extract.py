@@ -1,0 +1,152 @@
+"""One shard of videos through C3D: fc7 per clip, stored compactly (float16) per video.
+
+Decoding runs in a background thread, a few batches ahead of the network, so the CPU threads
+(or the GPU) are never waiting on FFmpeg. Batches hold one video's clips, so a video's features
+are complete, and written, as soon as its last batch is through.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from wsmr.features import store
+from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES, BadVideo, VideoInfo, video_clips
+from wsmr.video.c3d import normalise
+
+log = logging.getLogger("wsmr.extract")
+
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+PREFETCH_BATCHES = 4
+
+
+@dataclass
+class Failed:
+    error: BaseException
+
+
+@dataclass
+class Batch:
+    vid: str
+    clips: np.ndarray  # (B, 16, 112, 112, 3) uint8
+
+
+def shard_videos(vids: Iterable[str], shard: int, shards: int) -> list[str]:
+    """Shard i of n: every n-th video of the sorted ids, so shards balance and never overlap."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+    return sorted(set(vids))[shard::shards]
+
+
+def video_batches(videos: list[tuple[str, Path]], batch_size: int) -> Iterator:
+    """Per video: its clips in batches, then its VideoInfo; or the BadVideo that stopped it."""
+    for vid, path in videos:
+        try:
+            info, clips = video_clips(vid, path)
+            chunk = []
+            for clip in clips:
+                chunk.append(clip)
+                if len(chunk) == batch_size:
+                    yield Batch(vid, np.stack(chunk))
+                    chunk = []
+            if chunk:
+                yield Batch(vid, np.stack(chunk))
+            yield info
+        except BadVideo as bad:
+            yield bad
+
+
+def prefetch(items: Iterator, depth: int) -> Iterator:
+    """Run `items` in a background thread, `depth` items ahead; its exceptions re-raise here."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                buffer.put(item)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            buffer.put(Failed(err))
+        buffer.put(done)
+
+    threading.Thread(target=produce, daemon=True, name="decode").start()
+    while (item := buffer.get()) is not done:
+        if isinstance(item, Failed):
+            raise item.error
+        yield item
+
+
+def run_c3d(model: torch.nn.Module, clips: np.ndarray, device: torch.device,
+            dtype: torch.dtype) -> np.ndarray:
+    x = normalise(torch.from_numpy(clips).to(device, non_blocking=True))
+    x = x.contiguous(memory_format=torch.channels_last_3d)
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype,
+                                                enabled=dtype != torch.float32):
+        return model(x).float().cpu().numpy()
+
+
+def fc7_per_video(model: torch.nn.Module, videos: list[tuple[str, Path]], *, batch_size: int,
+                  device: torch.device, dtype: torch.dtype) -> Iterator:
+    """Yield (VideoInfo, fc7 (n_clips, dim) float32) per video, or a BadVideo."""
+    rows: dict[str, list[np.ndarray]] = {}
+    for item in prefetch(video_batches(videos, batch_size), PREFETCH_BATCHES):
+        if isinstance(item, Batch):
+            rows.setdefault(item.vid, []).append(run_c3d(model, item.clips, device, dtype))
+        elif isinstance(item, VideoInfo):
+            yield item, np.concatenate(rows.pop(item.vid))
+        else:
+            rows.pop(item.vid, None)
+            yield item
+
+
+def to_float16(vid: str, fc7: np.ndarray) -> np.ndarray:
+    if not np.isfinite(fc7).all() or np.abs(fc7).max() > FLOAT16_MAX:
+        raise ValueError(f"video {vid}: fc7 has non-finite values or values beyond float16")
+    return fc7.astype(np.float16)
+
+
+def extract_shard(model: torch.nn.Module, source: str, videos: list[tuple[str, Path]],
+                  out: str | Path, *, batch_size: int, device: torch.device, dtype: torch.dtype,
+                  skip_bad: bool) -> dict:
+    """fc7 of every video into `out`; a bad video stops the job, or is skipped and listed."""
+    model = model.to(device, memory_format=torch.channels_last_3d)
+    skipped, clips, started = {}, 0, time.perf_counter()
+    bar = tqdm(total=len(videos), unit="video", file=sys.stderr, mininterval=2, desc="C3D fc7")
+    with store.create(out, clip_length=CLIP_FRAMES, stride=STRIDE_FRAMES, source=source) as h5:
+        for result in fc7_per_video(model, videos, batch_size=batch_size, device=device,
+                                    dtype=dtype):
+            bar.update()
+            if isinstance(result, BadVideo):
+                if not skip_bad:
+                    raise result
+                log.warning("SKIPPED %s (on_bad_video: skip)", result)
+                skipped[result.vid] = result.reason
+                continue
+            info, fc7 = result
+            check_clip_count(info, fc7)
+            store.put(h5, info.vid, to_float16(info.vid, fc7), info.clip_seconds(), info.fps)
+            clips += len(fc7)
+            bar.set_postfix(clips=clips, clips_per_s=f"{clips / (time.perf_counter() - started):.2f}")
+        store.finish(h5, skipped)
+    bar.close()
+    seconds = time.perf_counter() - started
+    report = {"videos": len(videos) - len(skipped), "clips": clips, "skipped": len(skipped),
+              "seconds": round(seconds, 1), "clips_per_s": round(clips / max(seconds, 1e-9), 3)}
+    log.info("shard done: %s", report)
+    return report
+
+
+def check_clip_count(info: VideoInfo, fc7: np.ndarray) -> None:
+    if len(fc7) != info.n_clips:
+        raise RuntimeError(f"video {info.vid}: {len(fc7)} clips extracted for {info.n_frames} "
+                           f"frames, expected {info.n_clips}")

@@ -1,0 +1,113 @@
+# Raw videos -> C3D fc7 (sharded) -> PCA fit on the training split -> the features contract;
+# or a pre-extracted HDF5 file checked into the same contract. Then a probe of what they carry.
+
+
+rule c3d_weights:
+    """Sports-1M C3D weights configured under resources/c3d/, from features.weights.url,
+    checked against features.weights.sha256. A path elsewhere is a file you supply."""
+    output:
+        "resources/c3d/{name}",
+    params:
+        url=lambda w: c3d_weights(w)["url"],
+        sha256=lambda w: c3d_weights(w)["sha256"],
+    log:
+        "logs/resources/c3d_{name}.log",
+    resources:
+        runtime=60,
+    shell:
+        "wsmr fetch --url {params.url:q} --out {output} --sha256 {params.sha256} 2> {log}"
+
+
+rule extract_fc7:
+    """One shard of the videos (every n-th of the sorted ids) through C3D: fc7 per clip."""
+    input:
+        unpack(extract_inputs),
+    output:
+        "results/{dataset}/features/fc7/shard{shard}.h5",
+    wildcard_constraints:
+        dataset=one_of(EXTRACTED),
+        shard=r"\d+",
+    params:
+        settings=lambda w: json.dumps(wcfg.extraction_settings(dataset_config(w))),
+        shards=lambda w: features_config(w)["shards"],
+        videos=videos_dir,
+    log:
+        "logs/{dataset}/features/extract_shard{shard}.log",
+    threads: 4
+    resources:
+        mem_mb=6000,
+        runtime=600,
+    shell:
+        "wsmr --tracking {TRACKING:q} extract --dataset {wildcards.dataset}"
+        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --videos {params.videos:q} --shard {wildcards.shard} --shards {params.shards}"
+        " --threads {threads} --out {output} 2> {log}"
+
+
+rule pca_features:
+    """PCA fit on the training videos' clips only, applied to every video."""
+    input:
+        fc7=fc7_shards,
+        samples=lambda w: [samples(w.dataset, split) for split in SPLITS],
+    output:
+        features=FEATURES,
+        plot="results/{dataset}/features/pca_explained_variance.png",
+        report="results/{dataset}/features/report.json",
+    wildcard_constraints:
+        dataset=one_of(EXTRACTED),
+    params:
+        dim=lambda w: features_config(w)["pca_dim"],
+    log:
+        "logs/{dataset}/features/pca.log",
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    shell:
+        "wsmr --tracking {TRACKING:q} pca --dataset {wildcards.dataset}"
+        " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
+        " --out {output.features} --plot {output.plot} --report {output.report} 2> {log}"
+
+
+rule import_features:
+    """A pre-extracted file (e.g. ActivityNet's sub_activitynet_v1-3.c3d.hdf5), checked."""
+    input:
+        features=lambda w: features_config(w)["path"],
+        samples=lambda w: [samples(w.dataset, split) for split in SPLITS],
+    output:
+        features=FEATURES,
+        report="results/{dataset}/features/report.json",
+    wildcard_constraints:
+        dataset=one_of(IMPORTED),
+    params:
+        settings=lambda w: json.dumps(features_config(w)),
+    log:
+        "logs/{dataset}/features/import.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "wsmr --tracking {TRACKING:q} import-features --dataset {wildcards.dataset}"
+        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --out {output.features} --report {output.report} 2> {log}"
+
+
+rule features_probe:
+    """Linear probes of a generated dataset's clip features against its event records."""
+    input:
+        features=FEATURES,
+        events="results/{dataset}/raw/{dataset}_events.jsonl",
+    output:
+        "results/{dataset}/features/probe.json",
+    wildcard_constraints:
+        dataset=one_of(GENERATED),
+    log:
+        "logs/{dataset}/features/probe.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    shell:
+        "wsmr --tracking {TRACKING:q} probe --dataset {wildcards.dataset}"
+        " --features {input.features} --events {input.events} --out {output} 2> {log}"
