@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wsmr.data import read_dataset
-from wsmr.data.shapes import BACKGROUND, generate
+from wsmr.data.shapes import ACTION_FAMILIES, BACKGROUND, generate
 
 GENERATOR = {"seed": 3, "videos": {"train": 3, "val": 1, "test": 1}, "width": 96, "height": 64,
              "fps": 8, "duration_s": [10.0, 12.0], "events_per_video": 3, "queries_per_event": 2}
@@ -61,6 +61,9 @@ def test_events_are_minimal_pairs_of_clearly_different_lengths(rendered):
                    for obj in objects}
         assert sorted(map(len, actions.values())) == [1, 2]
         assert actions[a] & actions[b]
+        # the actor's two actions share a family, hence their verbs ("slides left/right")
+        pair = max(actions.values(), key=len)
+        assert any(pair <= set(family) for family in ACTION_FAMILIES)
 
 
 def test_video_decodes_with_objects_only_during_events(rendered):
