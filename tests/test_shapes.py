@@ -38,6 +38,20 @@ def test_same_seed_same_bytes_other_seed_other_videos(rendered, tmp_path):
     assert digest(tmp_path / "other") != digest(rendered)
 
 
+def test_same_bytes_whatever_the_process_hash_seed(rendered, tmp_path):
+    """Python randomises set and str-hash order per process: the render must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        code = f"from wsmr.data.shapes import generate; generate({str(out)!r}, {GENERATOR!r})"
+        subprocess.run([sys.executable, "-c", code], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert digest(out) == digest(rendered)
+
+
 def test_events_are_minimal_pairs_of_clearly_different_lengths(rendered):
     by_video = {}
     for event in events(rendered):

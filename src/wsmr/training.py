@@ -10,6 +10,7 @@ On CPU it is deterministic given the seed, resumed or not.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wsmr.evaluation import evaluate_files
+from wsmr.evaluation import evaluate_files, width_shares
 from wsmr.io import atomic_path
 
 log = logging.getLogger("wsmr.training")
@@ -133,8 +134,9 @@ class Loop:
     def step(self, batch) -> dict[str, float]:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.updates, self.s)
-        with torch.autocast(self.device.type, dtype=self.amp or torch.float32,
-                            enabled=self.amp is not None):
+        autocast = (torch.autocast(self.device.type, dtype=self.amp) if self.amp
+                    else contextlib.nullcontext())
+        with autocast:
             loss, parts = self.learner.loss(batch, self.updates)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -162,8 +164,9 @@ class Loop:
         self.model.eval()
         with torch.no_grad():
             predictions = self.learner.predict("val")
-        return {f"val_{k}": v for k, v in
-                evaluate_files(predictions, self.val_samples, self.ious).items()}
+        metrics = {**evaluate_files(predictions, self.val_samples, self.ious),
+                   **width_shares(predictions, self.val_samples)}
+        return {f"val_{k}": v for k, v in metrics.items()}
 
     def fit(self) -> dict:
         self.resume()

@@ -115,7 +115,7 @@ def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tup
     shares = event_lengths(rng, n_events)
     idle = 1.0 - shares.sum() - MIN_GAP * (n_events - 1)
     gaps = rng.dirichlet(np.ones(n_events + 1)) * idle + np.r_[0, [MIN_GAP] * (n_events - 1), 0]
-    radii = {obj: rng.uniform(*RADIUS) for obj in {actor, other}}
+    radii = {obj: rng.uniform(*RADIUS) for obj in (actor, other)}  # a tuple: set order varies by process
     events, t = [], gaps[0]
     for ((colour, shape), action), share, gap in zip(roles, shares, gaps[1:]):
         start, end = round(t * n_frames), round((t + share) * n_frames)
