@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wsmr.data import read_dataset
-from wsmr.data.shapes import BACKGROUND, generate
+from wsmr.data.shapes import ACTION_FAMILIES, BACKGROUND, generate
 
 GENERATOR = {"seed": 3, "videos": {"train": 3, "val": 1, "test": 1}, "width": 96, "height": 64,
              "fps": 8, "duration_s": [10.0, 12.0], "events_per_video": 3, "queries_per_event": 2}
@@ -38,6 +38,20 @@ def test_same_seed_same_bytes_other_seed_other_videos(rendered, tmp_path):
     assert digest(tmp_path / "other") != digest(rendered)
 
 
+def test_same_bytes_whatever_the_process_hash_seed(rendered, tmp_path):
+    """Python randomises set and str-hash order per process: the render must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        code = f"from wsmr.data.shapes import generate; generate({str(out)!r}, {GENERATOR!r})"
+        subprocess.run([sys.executable, "-c", code], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert digest(out) == digest(rendered)
+
+
 def test_events_are_minimal_pairs_of_clearly_different_lengths(rendered):
     by_video = {}
     for event in events(rendered):
@@ -61,6 +75,9 @@ def test_events_are_minimal_pairs_of_clearly_different_lengths(rendered):
                    for obj in objects}
         assert sorted(map(len, actions.values())) == [1, 2]
         assert actions[a] & actions[b]
+        # the actor's two actions share a family, hence their verbs ("slides left/right")
+        pair = max(actions.values(), key=len)
+        assert any(pair <= set(family) for family in ACTION_FAMILIES)
 
 
 def test_video_decodes_with_objects_only_during_events(rendered):

@@ -160,9 +160,12 @@ def cmd_nltk_data(args) -> None:
 
 
 def method_job(args):
+    import torch
+
     from wsmr.methods import load
     from wsmr.methods.base import Job, RunInputs
 
+    torch.set_num_threads(args.threads)
     spec = json.loads(args.job)
     job = Job(dataset=spec["dataset"], method=spec["method"], variant=spec["variant"],
               settings=spec["settings"], seed=args.seed)
@@ -274,6 +277,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", type=Path)
     parser.add_argument("--vocab", type=Path)
     parser.add_argument("--embeddings", type=Path)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
 
 
 def build_parser() -> argparse.ArgumentParser:

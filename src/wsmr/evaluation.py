@@ -91,3 +91,12 @@ def evaluate_files(predictions: list[dict], samples: list[dict], ious: Sequence[
     by_qid = {p["qid"]: p["moments"] for p in predictions}
     targets = {s["qid"]: (s["start"], s["end"]) for s in samples}
     return evaluate(by_qid, targets, ious)
+
+
+def width_shares(predictions: list[dict], samples: list[dict]) -> dict[str, float]:
+    """Mean length, as a share of the video, of the top-1 moments and of the ground truth: the
+    first sign of a weakly supervised method drifting to wide (or narrow) proposals."""
+    by_qid = {p["qid"]: p["moments"][0] for p in predictions}
+    top1 = [(by_qid[s["qid"]][1] - by_qid[s["qid"]][0]) / s["duration"] for s in samples]
+    truth = [(s["end"] - s["start"]) / s["duration"] for s in samples]
+    return {"top1_width": float(np.mean(top1)), "gt_width": float(np.mean(truth))}

@@ -13,13 +13,13 @@ rule train:
         run_dir=RUN,
     log:
         "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
-    threads: 1
+    threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
     shell:
         "wsmr --tracking {TRACKING:q} train --job {params.job:q} --seed {wildcards.seed}"
-        " --run-dir {params.run_dir} {params.inputs} 2> {log}"
+        " --run-dir {params.run_dir} {params.inputs} --threads {threads} 2> {log}"
 
 
 rule predict:
@@ -40,4 +40,5 @@ rule predict:
         runtime=30,
     shell:
         "wsmr --tracking {TRACKING:q} predict --job {params.job:q} --seed {wildcards.seed}"
-        " --run-dir {params.run_dir} {params.inputs} --split test --out {output} 2> {log}"
+        " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
+        " --split test --out {output} 2> {log}"

@@ -18,6 +18,7 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {
     "random": Entry("wsmr.methods.random_baseline:RandomBaseline"),
+    "scn": Entry("wsmr.methods.scn:SCN", needs=("features", "text")),
 }
 
 

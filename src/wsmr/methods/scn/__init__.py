@@ -1,0 +1,111 @@
+"""SCN, the Semantic Completion Network (Lin et al., AAAI 2020), and its ablations.
+
+A proposal generation module scores candidates at every time step from cross-modal states; the
+top-K are selected with decaying random exploration and NMS; a semantic completion module
+predicts the query's hidden words from each proposal's clips; proposals are rewarded by the
+rank of their reconstruction loss, and a rank loss over the softmax-normalised scores trains the
+scorer. Ablations are settings of this one model (see config.yaml): no_rand (p = 0), no_reward
+(one-hot rewards), no_mask (a captioning decoder, nothing hidden), no_share (separate modules),
+official (the authors' code where it differs from the paper).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from wsmr.evaluation import nms
+from wsmr.methods.base import Method, RunInputs
+from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
+from wsmr.methods.scn.masking import choose_masked, favoured_words
+from wsmr.methods.scn.model import SCNNetwork, padding_mask
+from wsmr.methods.scn.proposals import exploration_probability, proposal_bounds, select_top_k
+from wsmr.training import Learner, Loop, pick_device
+
+
+def proposal_ratios(settings: dict, dataset: dict) -> list[float]:
+    """The dataset's ratios, or, given a number n, the widths i/n of the video (authors' code)."""
+    ratios = settings.get("ratios")
+    if ratios is None:
+        return list(dataset["ratios"])
+    if isinstance(ratios, int):
+        return [i / ratios for i in range(1, ratios + 1)]
+    return list(ratios)
+
+
+class SCNLearner(Learner):
+    def __init__(self, data: MethodInputs, settings: dict, ratios: list[float]):
+        self.data, self.s = data, settings
+        self.ratios = torch.tensor(ratios, dtype=torch.float32)
+        self.model = SCNNetwork(data.embeddings, data.feature_dim, len(ratios), settings)
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def batches(self, rng, batch_size):
+        return self.data.epoch_batches("train", rng, batch_size)
+
+    def scores_and_bounds(self, batch):
+        video, n_clips = batch["video"].to(self.device), batch["n_clips"].to(self.device)
+        words, n_words = batch["words"].to(self.device), batch["n_words"].to(self.device)
+        scores = self.model.score_proposals(video, n_clips, words, n_words)
+        bounds, valid = proposal_bounds(n_clips, video.shape[1], self.ratios.to(self.device))
+        return scores, bounds, valid
+
+    def loss(self, batch, updates):
+        s = self.s
+        scores, bounds, valid = self.scores_and_bounds(batch)
+        p = exploration_probability(updates, s["exploration"]["lambda1"], s["exploration"]["lambda2"])
+        picks = select_top_k(scores.detach(), bounds, valid, s["k"], p, s["train_nms"])
+        picked_bounds = bounds.gather(1, picks[..., None].expand(-1, -1, 2))
+        n_words = batch["n_words"].to(self.device)
+        hidden = choose_masked(n_words, favoured_words(batch["tags"], batch["words"].shape[1],
+                                                       tuple(s["mask_tags"])),
+                               s["mask_fraction"], s["mask_weight"])
+        words = batch["words"].to(self.device)
+        logits = self.model.predict_words(batch["video"].to(self.device), batch["n_clips"].to(self.device),
+                                          picked_bounds, words, n_words, hidden)
+        scored = hidden if s["loss_on"] == "masked" else ~padding_mask(n_words, words.shape[1])
+        rec = reconstruction_loss(logits, words, scored, s["label_smoothing"], s["rec_reduction"])
+        rank = rank_loss(scores.gather(1, picks), rank_rewards(rec.detach(), s["rewards"]))
+        widths = (picked_bounds[..., 1] - picked_bounds[..., 0]) / batch["n_clips"].to(self.device)[:, None]
+        return multi_task_loss(rec, rank, s["beta"]), {
+            "rec": float(rec.detach().mean()), "rank": float(rank.detach().mean()), "exploration_p": p,
+            "picked_width": float(widths[:, 0].mean())}
+
+    def predict(self, split):
+        predictions = []
+        for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
+            scores, bounds, valid = self.scores_and_bounds(batch)
+            seconds = bounds.cpu().double() * (batch["durations"] / batch["n_clips"])[:, None, None]
+            for row, qid in enumerate(batch["qids"]):   # NMS on each query's own candidates
+                keep = valid[row].cpu().numpy()
+                moments, row_scores = seconds[row].numpy()[keep], scores[row].float().cpu().numpy()[keep]
+                top = nms(moments, row_scores, self.s["test_nms"], self.s["top_n"])
+                predictions.append({"qid": qid, "moments": moments[top].round(3).tolist(),
+                                    "scores": row_scores[top].round(6).tolist()})
+        return predictions
+
+
+class SCN(Method):
+    def learner(self, inputs: RunInputs) -> SCNLearner:
+        torch.manual_seed(self.job.seed)   # model initialisation depends on the seed only
+        s = self.job.settings
+        data = MethodInputs(inputs, s["max_clips"], s["max_words"])
+        return SCNLearner(data, s, proposal_ratios(s, self.job.dataset))
+
+    def train(self, inputs: RunInputs, run_dir: Path, tracker) -> None:
+        learner = self.learner(inputs)
+        Loop(learner, self.job.settings, run_dir, self.job.seed, self.job.dataset["ious"],
+             learner.data.splits["val"].samples, tracker).fit()
+
+    def predict(self, inputs: RunInputs, run_dir: Path, split: str) -> list[dict]:
+        learner = self.learner(inputs)
+        checkpoint = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu", weights_only=True)
+        learner.model.load_state_dict(checkpoint["model"])
+        learner.model.to(pick_device()).eval()
+        with torch.no_grad():
+            return learner.predict(split)

@@ -1,0 +1,30 @@
+"""Which words semantic completion hides: a share of each query, content words more likely."""
+
+from __future__ import annotations
+
+import torch
+
+
+def favoured_words(tags: list[list[str]], length: int, prefixes: tuple[str, ...]) -> torch.Tensor:
+    """(B, length) True where a word's Penn tag starts with one of `prefixes` (NN, VB, ...)."""
+    favoured = torch.zeros(len(tags), length, dtype=torch.bool)
+    for row, sentence in enumerate(tags):   # tags are strings: built once per batch, on CPU
+        favoured[row, : len(sentence)] = torch.tensor([t.startswith(prefixes) for t in sentence])
+    return favoured
+
+
+def choose_masked(n_words: torch.Tensor, favoured: torch.Tensor, fraction: float,
+                  weight: float) -> torch.Tensor:
+    """(B, L) mask of the words to hide: floor(fraction * length) of each query (at least one
+    when fraction > 0), drawn without replacement with `weight` for favoured words and 1 for the
+    rest (Gumbel top-k, batched)."""
+    batch, length = favoured.shape
+    present = torch.arange(length, device=n_words.device)[None, :] < n_words[:, None]
+    if fraction <= 0:
+        return torch.zeros_like(present)
+    weights = torch.where(favoured.to(n_words.device), weight, 1.0)
+    gumbel = -torch.log(-torch.log(torch.rand(batch, length, device=n_words.device).clamp(1e-9, 1 - 1e-9)))
+    keys = (weights.log() + gumbel).masked_fill(~present, -float("inf"))
+    ranks = keys.argsort(dim=1, descending=True).argsort(dim=1)
+    count = (n_words.float() * fraction).floor().clamp(min=1)
+    return (ranks < count[:, None]) & present

@@ -1,0 +1,116 @@
+"""SCN's network: transformer encoders/decoders, the proposal scorer, the word predictor.
+
+One `Backbone` (input projections + a transformer stack) plays every role the paper names:
+an encoder is the stack without cross-attention, a decoder is the stack attending to another
+modality. With `share` (the paper's parameter sharing) the proposal generation module
+(Enc_q, Dec_v) and the semantic completion module (Enc_v, Dec_q) use one backbone; without
+it (`no_share`) each module has its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from wsmr.methods.scn.proposals import sample_clip_positions
+from wsmr.text.vocabulary import BOS_ID
+
+
+def sinusoids(length: int, dim: int, device) -> torch.Tensor:
+    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device)
+    table[:, 0::2], table[:, 1::2] = torch.sin(position * frequency), torch.cos(position * frequency)
+    return table
+
+
+class Layer(nn.Module):
+    """Self-attention, optional cross-attention to a memory, feed-forward; post-norm residuals."""
+
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Dropout(dropout),
+                                          nn.Linear(4 * dim, dim))
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x, padding, memory=None, memory_padding=None, causal=None):
+        attended, _ = self.self_attention(x, x, x, key_padding_mask=padding, attn_mask=causal,
+                                          need_weights=False)
+        x = self.norms[0](x + self.dropout(attended))
+        if memory is not None:
+            attended, _ = self.cross_attention(x, memory, memory, key_padding_mask=memory_padding,
+                                               need_weights=False)
+            x = self.norms[1](x + self.dropout(attended))
+        return self.norms[2](x + self.dropout(self.feed_forward(x)))
+
+
+class Backbone(nn.Module):
+    """Projections of clips and words into the model's space, and the transformer stack."""
+
+    def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
+                 dropout: float):
+        super().__init__()
+        self.clips = nn.Linear(feature_dim, dim)
+        self.words = nn.Linear(word_dim, dim)
+        self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
+        self.layers = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
+        self.dropout = nn.Dropout(dropout)
+
+    def run(self, x, padding, memory=None, memory_padding=None, causal=False):
+        x = self.dropout(x + sinusoids(x.shape[1], x.shape[2], x.device))
+        attn_mask = None
+        if causal:
+            attn_mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device).triu(1)
+        for layer in self.layers:
+            x = layer(x, padding, memory, memory_padding, attn_mask)
+        return x
+
+
+def padding_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """True at padded positions, as nn.MultiheadAttention expects."""
+    return torch.arange(size, device=lengths.device)[None, :] >= lengths[:, None]
+
+
+class SCNNetwork(nn.Module):
+    def __init__(self, embeddings: torch.Tensor, feature_dim: int, n_ratios: int, s: dict):
+        super().__init__()
+        self.glove = nn.Embedding.from_pretrained(embeddings, freeze=True)
+        make = lambda: Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"],
+                                s["layers"], s["dropout"])
+        self.proposal_module = make()
+        self.completion_module = self.proposal_module if s["share"] else make()
+        self.scorer = nn.Linear(s["hidden"], n_ratios)
+        self.predictor = nn.Linear(s["hidden"], embeddings.shape[0])
+        self.proposal_length = s["proposal_clips"]
+        self.causal = s["decoder"] == "causal"
+
+    def score_proposals(self, video, n_clips, words, n_words):
+        """(B, T * n_k) confidence scores, sigmoid(W c_t + b), c = Dec_v(v, Enc_q(q))."""
+        m = self.proposal_module
+        word_padding = padding_mask(n_words, words.shape[1])
+        query = m.run(m.words(self.glove(words)), word_padding)
+        clips = m.run(m.clips(video), padding_mask(n_clips, video.shape[1]), query, word_padding)
+        return torch.sigmoid(self.scorer(clips)).flatten(1)
+
+    def predict_words(self, video, n_clips, bounds, words, n_words, hidden):
+        """(B, K, L, V) word logits for each proposal: Dec_q(q_hat, Enc_v(v_k)), where q_hat has
+        the `hidden` words replaced; a causal decoder reads <bos> + q_hat shifted right."""
+        m = self.completion_module
+        batch, k = bounds.shape[:2]
+        positions = sample_clip_positions(bounds, n_clips, self.proposal_length)
+        clips = m.clips(video).gather(1, positions.flatten(1)[..., None].expand(-1, -1, m.clips.out_features))
+        clips = m.run(clips.view(batch * k, self.proposal_length, -1), None)
+        query = m.words(self.glove(words))
+        query = torch.where(hidden[..., None], m.mask_vector.expand_as(query), query)
+        if self.causal:
+            bos = m.words(self.glove.weight[BOS_ID]).expand(batch, 1, -1)
+            query = torch.cat([bos, query[:, :-1]], dim=1)
+        query = query.repeat_interleave(k, dim=0)
+        padding = padding_mask(n_words, query.shape[1]).repeat_interleave(k, dim=0)
+        decoded = m.run(query, padding, clips, None, causal=self.causal)
+        return self.predictor(decoded).view(batch, k, words.shape[1], -1)

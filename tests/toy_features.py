@@ -1,0 +1,61 @@
+"""A feature-level twin of `shapes` for learning tests: the generator's own event plans, with
+ideal clip features (a noisy code of what is visible and how it moves) instead of C3D."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from wsmr.data.shapes import COLOURS, PREDICATES, SHAPES, describe, plan_video
+from wsmr.io import write_jsonl
+from wsmr.methods.base import RunInputs
+from wsmr.text.vocabulary import build_vocabulary, write_vocabulary
+
+GENERATOR = {"fps": 8, "events_per_video": 3, "duration_s": [20.0, 28.0]}
+CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *PREDICATES])}
+STRIDE = 8  # frames between clips, as C3D's
+
+
+def clip_features(n_frames, events, rng, noise):
+    n_clips = n_frames // STRIDE
+    features = rng.normal(0, noise, (n_clips, len(CODES))).astype(np.float32)
+    for event in events:
+        first, last = event.start_frame // STRIDE, max(event.start_frame // STRIDE + 1, event.end_frame // STRIDE)
+        for name in (event.colour, event.shape, event.action):
+            features[first:last, CODES[name]] += 1.0
+    return features
+
+
+def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise: float = 0.3,
+          seed: int = 0) -> RunInputs:
+    """Write features, tokenised samples, vocabulary and embeddings under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    samples, features = {}, {}
+    for split_index, (split, count) in enumerate(videos.items()):
+        samples[split] = []
+        for i in range(count):
+            rng = np.random.default_rng([seed, split_index, i])
+            vid = f"{split}{i}"
+            n_frames, events = plan_video(rng, vid, split, GENERATOR)
+            features[vid] = clip_features(n_frames, events, rng, noise)
+            for e, event in enumerate(events):
+                for q, (tokens, tags) in enumerate(describe(event, rng, queries_per_event)):
+                    samples[split].append({
+                        "qid": f"{vid}:{e}:{q}", "vid": vid, "duration": n_frames / GENERATOR["fps"],
+                        "start": event.start, "end": event.end, "sentence": " ".join(tokens),
+                        "tokens": tokens, "tags": tags})
+    with h5py.File(root / "features.h5", "w") as store:
+        for vid, array in features.items():
+            store[vid] = array
+    paths = {}
+    for split, rows in samples.items():
+        paths[split] = root / f"{split}.jsonl"
+        write_jsonl(paths[split], rows)
+    vocab = build_vocabulary([s["tokens"] for s in samples["train"]], 100)
+    write_vocabulary(vocab, root / "vocab.json")
+    vectors = np.random.default_rng(seed).normal(0, 1, (len(vocab), 16)).astype(np.float32)
+    np.save(root / "embeddings.npy", vectors)
+    return RunInputs(samples=paths, features=root / "features.h5", vocab=root / "vocab.json",
+                     embeddings=root / "embeddings.npy")
