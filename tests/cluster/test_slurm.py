@@ -18,6 +18,7 @@ MINI_METRICS = "results/mini/runs/random/default/seed0/metrics.json"
 SHAPES_JOBS = {"shapes", "samples", "table"} | {f"{stage}-random-default-s{seed}"
                                                for stage in ("train", "predict", "evaluate")
                                                for seed in (0, 1)}
+GPU_RULES = {"train", "extract_features"}   # the profile's `gpu: 1`
 MINI_JOBS = {"samples", "train-random-default-s0", "predict-random-default-s0",
              "evaluate-random-default-s0"}
 
@@ -121,25 +122,26 @@ def dag(slurm_cluster, mlflow_server, tmp_path_factory) -> SimpleNamespace:
 
 
 def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
-    assert dag.failed.log.count("has been submitted with SLURM jobid") == len(SHAPES_JOBS) + 1
-    states = sorted((rule(job), job["State"]) for job in dag.jobs)
-    assert ("samples", "FAILED") in states and len(dag.jobs) == len(SHAPES_JOBS) + 1
-    assert sum(state == "COMPLETED" for _, state in states) == len(SHAPES_JOBS)
+    assert dag.failed.log.count("has been submitted with SLURM jobid") == len(dag.jobs)
+    failed = [job for job in dag.jobs if job["State"] != "COMPLETED"]
+    assert [(rule(job), job["State"]) for job in failed] == [("samples", "FAILED")]
     train = next(job for job in dag.jobs if rule(job) == "train")
-    # the rule's threads, mem_mb and runtime, and the profile's gpu
+    # the rule's threads, mem_mb and runtime
     assert (train["NumCPUs"], train["MinMemory"], train["TimeLimit"]) == ("1", "4000M", "2:00:00")
-    assert train["tres-per-job"] == "gres:gpu:1"
-    assert {job["tres-per-job"] for job in dag.jobs if rule(job) != "train"} == {"N/A"}
+    for job in dag.jobs:   # the profile's gpu, for its GPU rules only
+        assert job["tres-per-job"] == ("gres:gpu:1" if rule(job) in GPU_RULES else "N/A"), job
 
 
 def test_the_table_and_one_mlflow_run_per_job_on_the_server(dag):
     lines = (dag.workdir / TABLE).read_text().splitlines()
     assert any(line.startswith("random,default,ours,2,") for line in lines)
     found = dag.finished.shapes_runs
-    assert sorted(found["tags.mlflow.runName"]) == sorted(SHAPES_JOBS)
+    names = list(found["tags.mlflow.runName"])
+    completed = [job for job in dag.jobs if job["State"] == "COMPLETED"]   # all of shapes'
+    assert len(set(names)) == len(names) == len(completed) and SHAPES_JOBS <= set(names)
     assert set(found["status"]) == {"FINISHED"} and set(found["tags.dataset"]) == {"shapes"}
     trained = found[found["tags.stage"] == "train"]
-    assert set(trained["tags.method"]) == {"random"} and set(trained["tags.seed"]) == {"0", "1"}
+    assert set(trained["tags.method"]) >= {"random"} and set(trained["tags.seed"]) == {"0", "1"}
 
 
 def test_the_failed_job_is_reported_with_its_logs(dag):
