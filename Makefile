@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set up .venv, then run the main job on the embedded `shapes` dataset
 #   make test   set up .venv, then run the tests
+#   make test-cluster   (root; CI) the DAG on a real single-node SLURM cluster, see README
 VENV ?= .venv
 PYTHON ?= python3
 CORES ?= all
@@ -11,7 +12,7 @@ RUN := PATH="$(abspath $(BIN)):$$PATH"
 SHARED_NLTK := $(abspath ../shared/nltk_data)
 export NLTK_DATA ?= $(if $(wildcard $(SHARED_NLTK)),$(SHARED_NLTK))
 
-.PHONY: setup demo table test clean
+.PHONY: setup demo table test test-cluster clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,15 @@ table: setup
 
 test: setup
 	$(RUN) python -m pytest
+
+$(BIN)/.installed-slurm: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,slurm]'
+	touch $@
+
+# installs slurm-wlm and munge with apt and starts SLURM's daemons: for root on a CI machine;
+# -s puts each job's sbatch submission in the log
+test-cluster: $(BIN)/.installed-slurm
+	$(RUN) WSMR_SLURM_TEST=1 python -m pytest -s tests/cluster
 
 clean:
 	rm -rf results logs .snakemake mlflow.db mlflow.db.lock mlruns

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,21 @@ def shared() -> Path:
 def _tracking_off(monkeypatch):
     """Unit tests never write to an MLflow store unless a test turns tracking on itself."""
     monkeypatch.setenv("WSMR_TRACKING", "off")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> Iterator[str]:
+    """An MLflow tracking server started as the README starts one for a cluster; its http:// URI."""
+    import services
+
+    home = tmp_path_factory.mktemp("mlflow-server")
+    host, port = services.node_hostname(), services.free_port()
+    # the server's job runner (for GenAI jobs) is not needed and costs eight processes
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = services.start(services.mlflow_server_argv(home, host, port), home / "server.log", env)
+    uri = f"http://{host}:{port}"
+    try:
+        services.wait_until(lambda: services.healthy(uri), 120, "mlflow server", server)
+        yield uri
+    finally:
+        services.stop(server)

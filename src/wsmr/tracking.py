@@ -3,8 +3,10 @@
 Runs are named `{stage}-{method}-{variant}-s{seed}` where those apply and tagged with
 `dataset, stage, method, variant, seed, git_sha`; params are the job's resolved settings.
 Several jobs starting at once on a fresh SQLite store race on schema and experiment creation,
-so both happen under a file lock beside the database. `WSMR_TRACKING=off` (or `--tracking off`)
-switches tracking off, e.g. for tests.
+so both happen under a file lock beside the database. On a cluster the store is an `http://`
+tracking server (one SQLite file must not be shared over NFS): the server owns the schema, and
+two jobs creating the same experiment at once settle it by re-fetching it.
+`WSMR_TRACKING=off` (or `--tracking off`) switches tracking off, e.g. for tests.
 """
 
 from __future__ import annotations
@@ -70,7 +72,21 @@ def experiment_id(uri: str, dataset: str) -> str:
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         experiment = mlflow.get_experiment_by_name(name)
-        return experiment.experiment_id if experiment else mlflow.create_experiment(name)
+        return experiment.experiment_id if experiment else create_experiment(name)
+
+
+def create_experiment(name: str) -> str:
+    """A new experiment's id; the existing one's when a parallel job created it meanwhile
+    (a tracking server has no lock that jobs on several nodes share)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.create_experiment(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return mlflow.get_experiment_by_name(name).experiment_id
 
 
 class Tracker:
