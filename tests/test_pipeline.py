@@ -8,6 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
+
+from wsmr import config as wcfg
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "results/tables/shapes.csv"
@@ -29,6 +32,12 @@ def snakemake(workdir: Path, *args: str, configfiles: tuple[Path, ...] = ()) -> 
         capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
+
+
+def merged_test_config() -> dict:
+    """config.yaml with .test/config.yaml merged over it, as Snakemake merges them."""
+    read = lambda path: yaml.safe_load(path.read_text())
+    return wcfg.deep_merge(read(ROOT / "config.yaml"), read(ROOT / ".test/config.yaml"))
 
 
 def runs(workdir: Path):
@@ -59,13 +68,15 @@ def test_table_has_the_random_row_over_both_seeds(workdir):
 def test_one_mlflow_run_per_job_with_tags(workdir):
     found = runs(workdir)
     names = Counter(found["tags.mlflow.runName"])
+    config = merged_test_config()
+    rows = wcfg.method_variants(config)
     expected = {"shapes", "samples", "text", "table", "extract-shard0", "extract-shard1", "pca",
-                "probe"} | {f"{stage}-random-default-s{seed}"
-                                                  for stage in ("train", "predict", "evaluate")
-                                                  for seed in (0, 1)}
+                "probe"} | {f"{stage}-{method}-{variant}-s{seed}"
+                            for stage in ("train", "predict", "evaluate")
+                            for method, variant in rows for seed in config["seeds"]}
     assert set(names) == expected and set(names.values()) == {1}
     trained = found[found["tags.stage"] == "train"]
-    assert set(trained["tags.method"]) == {"random"} and set(trained["tags.variant"]) == {"default"}
+    assert set(zip(trained["tags.method"], trained["tags.variant"])) == set(rows)
     assert set(trained["tags.seed"]) == {"0", "1"} and set(found["tags.dataset"]) == {"shapes"}
     assert found["tags.git_sha"].notna().all()
 
