@@ -57,3 +57,15 @@ def test_unsorted_scores_are_an_error():
     samples = [{"qid": "a", "start": 0, "end": 1}]
     with pytest.raises(ValueError, match="not sorted"):
         evaluate_files(predictions, samples, [0.5])
+
+
+def test_width_shares_of_top1_and_ground_truth():
+    from wsmr.evaluation import width_shares
+
+    predictions = [{"qid": "a", "moments": [[0, 5], [0, 10]], "scores": [0.9, 0.1]},
+                   {"qid": "b", "moments": [[2, 22], [0, 1]], "scores": [0.9, 0.1]}]
+    samples = [{"qid": "a", "start": 0, "end": 2, "duration": 10.0},
+               {"qid": "b", "start": 5, "end": 15, "duration": 40.0}]
+    shares = width_shares(predictions, samples)
+    assert shares["top1_width"] == pytest.approx((0.5 + 0.5) / 2)
+    assert shares["gt_width"] == pytest.approx((0.2 + 0.25) / 2)

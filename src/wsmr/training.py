@@ -118,7 +118,7 @@ class Loop:
         path = self.run_dir / STATE
         if not path.exists():
             return
-        state = torch.load(path, map_location=self.device, weights_only=False)
+        state = torch.load(path, map_location=self.device, weights_only=True)
         if state["digest"] != self.digest:
             log.warning("%s belongs to other settings; starting afresh", path)
             return
