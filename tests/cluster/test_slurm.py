@@ -73,7 +73,7 @@ def snakemake(workdir: Path, tracking_uri: str, *args: str) -> SimpleNamespace:
     try:
         # about 2 minutes here; the bound keeps CI's 20 minutes
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env, timeout=360)
+                                text=True, env=env, timeout=540)
     except subprocess.TimeoutExpired as timeout:
         print(timeout.output, flush=True)
         raise

@@ -33,7 +33,7 @@ rule extract_fc7:
         videos=videos_dir,
     log:
         "logs/{dataset}/features/extract_shard{shard}.log",
-    threads: 4
+    threads: 2   # a cluster profile can raise it (set-threads); a 2-CPU node must fit it
     resources:
         mem_mb=6000,
         runtime=600,
