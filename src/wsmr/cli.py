@@ -77,6 +77,7 @@ def annotated_videos(samples_dir: str | Path) -> dict[str, float]:
 def cmd_extract(args) -> None:
     import torch
 
+    from wsmr.training import pick_device
     from wsmr.video.c3d import build_c3d, choose_dtype
     from wsmr.video.extract import extract_shard, shard_videos
 
@@ -84,7 +85,7 @@ def cmd_extract(args) -> None:
     torch.set_num_threads(args.threads)
     vids = shard_videos(annotated_videos(args.samples_dir), args.shard, args.shards)
     videos = [(vid, Path(args.videos) / settings["video_pattern"].format(vid=vid)) for vid in vids]
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device()
     dtype = choose_dtype(device, settings["precision"])
     log.info("shard %d/%d: %d videos on %s, %s, %d threads, batch %d", args.shard, args.shards,
              len(videos), device, dtype, args.threads, settings["batch_size"])

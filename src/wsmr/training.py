@@ -48,6 +48,14 @@ class LoopSettings:
         return cls(**{k: settings[k] for k in cls.__dataclass_fields__ if k in settings})
 
 
+def write_history(path: Path, rows: list[dict]) -> None:
+    """One row per epoch, atomically: the run's `history.csv`."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 class Learner(ABC):
     """What a method gives the loop."""
 
@@ -189,10 +197,7 @@ class Loop:
         return self.best
 
     def write_outputs(self) -> None:
-        with atomic_path(self.run_dir / "history.csv") as tmp, tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(self.history[0]))
-            writer.writeheader()
-            writer.writerows(self.history)
+        write_history(self.run_dir / "history.csv", self.history)
         with atomic_path(self.run_dir / "checkpoint.pt") as tmp:
             torch.save({"model": self.best["model"], "epoch": self.best["epoch"],
                         "val_score": self.best["score"], "select_on": self.s.select_on}, tmp)

@@ -9,7 +9,6 @@ so R@5 is measured the same way as for the learned methods.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 from wsmr.evaluation import evaluate_files, nms
 from wsmr.io import atomic_path
 from wsmr.methods.base import Method, RunInputs
+from wsmr.training import write_history
 
 
 def candidate_windows(duration: float, ratios: list[float], stride_s: float,
@@ -39,10 +39,7 @@ class RandomBaseline(Method):
         val = evaluate_files(self.predict(inputs, run_dir, "val"), inputs.split("val"),
                              self.job.dataset["ious"])
         tracker.log_metrics({f"val_{k}": v for k, v in val.items()}, step=0)
-        with atomic_path(run_dir / "history.csv") as tmp, tmp.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["epoch", "updates", *val])
-            writer.writeheader()
-            writer.writerow({"epoch": 0, "updates": 0, **val})
+        write_history(run_dir / "history.csv", [{"epoch": 0, "updates": 0, **val}])
         with atomic_path(run_dir / "checkpoint.pt") as tmp:
             torch.save({"method": "random", "seed": self.job.seed,
                         "settings": self.job.settings}, tmp)

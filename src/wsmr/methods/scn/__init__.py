@@ -48,42 +48,46 @@ class SCNLearner(Learner):
     def batches(self, rng, batch_size):
         return self.data.epoch_batches("train", rng, batch_size)
 
+    def on_device(self, batch) -> dict:
+        """The batch's tensors on the model's device (the tags and ids stay as they are)."""
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
+                for k, v in batch.items()}
+
     def scores_and_bounds(self, batch):
-        video, n_clips = batch["video"].to(self.device), batch["n_clips"].to(self.device)
-        words, n_words = batch["words"].to(self.device), batch["n_words"].to(self.device)
-        scores = self.model.score_proposals(video, n_clips, words, n_words)
-        bounds, valid = proposal_bounds(n_clips, video.shape[1], self.ratios.to(self.device))
+        scores = self.model.score_proposals(batch["video"], batch["n_clips"], batch["words"],
+                                            batch["n_words"])
+        bounds, valid = proposal_bounds(batch["n_clips"], batch["video"].shape[1],
+                                        self.ratios.to(self.device))
         return scores, bounds, valid
 
     def loss(self, batch, updates):
-        s = self.s
+        s, batch = self.s, self.on_device(batch)
+        words, n_words, n_clips = batch["words"], batch["n_words"], batch["n_clips"]
         scores, bounds, valid = self.scores_and_bounds(batch)
         p = exploration_probability(updates, s["exploration"]["lambda1"], s["exploration"]["lambda2"])
         picks = select_top_k(scores.detach(), bounds, valid, s["k"], p, s["train_nms"])
         picked_bounds = bounds.gather(1, picks[..., None].expand(-1, -1, 2))
-        n_words = batch["n_words"].to(self.device)
-        hidden = choose_masked(n_words, favoured_words(batch["tags"], batch["words"].shape[1],
-                                                       tuple(s["mask_tags"])),
-                               s["mask_fraction"], s["mask_weight"])
-        words = batch["words"].to(self.device)
-        logits = self.model.predict_words(batch["video"].to(self.device), batch["n_clips"].to(self.device),
-                                          picked_bounds, words, n_words, hidden)
+        favoured = favoured_words(batch["tags"], words.shape[1], tuple(s["mask_tags"]))
+        hidden = choose_masked(n_words, favoured, s["mask_fraction"], s["mask_weight"])
+        logits = self.model.predict_words(batch["video"], n_clips, picked_bounds, words, n_words,
+                                          hidden)
         scored = hidden if s["loss_on"] == "masked" else ~padding_mask(n_words, words.shape[1])
         rec = reconstruction_loss(logits, words, scored, s["label_smoothing"], s["rec_reduction"])
         rank = rank_loss(scores.gather(1, picks), rank_rewards(rec.detach(), s["rewards"]))
-        widths = (picked_bounds[..., 1] - picked_bounds[..., 0]) / batch["n_clips"].to(self.device)[:, None]
+        widths = (picked_bounds[..., 1] - picked_bounds[..., 0]) / n_clips[:, None]
         return multi_task_loss(rec, rank, s["beta"]), {
-            "rec": float(rec.detach().mean()), "rank": float(rank.detach().mean()), "exploration_p": p,
-            "picked_width": float(widths[:, 0].mean())}
+            "rec": float(rec.detach().mean()), "rank": float(rank.detach().mean()),
+            "exploration_p": p, "picked_width": float(widths[:, 0].mean())}
 
     def predict(self, split):
         predictions = []
         for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
-            scores, bounds, valid = self.scores_and_bounds(batch)
-            seconds = bounds.cpu().double() * (batch["durations"] / batch["n_clips"])[:, None, None]
+            scores, bounds, valid = self.scores_and_bounds(self.on_device(batch))
+            seconds = (bounds.cpu().double()
+                       * (batch["durations"] / batch["n_clips"])[:, None, None]).numpy()
+            scores, valid = scores.float().cpu().numpy(), valid.cpu().numpy()
             for row, qid in enumerate(batch["qids"]):   # NMS on each query's own candidates
-                keep = valid[row].cpu().numpy()
-                moments, row_scores = seconds[row].numpy()[keep], scores[row].float().cpu().numpy()[keep]
+                moments, row_scores = seconds[row][valid[row]], scores[row][valid[row]]
                 top = nms(moments, row_scores, self.s["test_nms"], self.s["top_n"])
                 predictions.append({"qid": qid, "moments": moments[top].round(3).tolist(),
                                     "scores": row_scores[top].round(6).tolist()})
