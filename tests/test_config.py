@@ -88,3 +88,16 @@ def test_features_defaults_and_what_re_runs_extraction(config):
     assert "pca_dim" not in settings and "shards" not in settings
     assert settings["weights"] == {"path": "w", "sha256": "0" * 64}   # the URL is not the weights
     assert ds["features"]["weights"]["url"] == "http://x"
+
+
+def test_a_variant_may_carry_per_dataset_overrides(config):
+    ms2d = config["methods"]["ms2d"]
+    ms2d["variants"]["tiny"] = {"top_k": 3, "scales": [8], "datasets": {"shapes": {"scales": [4, 2]}}}
+    validate(config, SCHEMA)
+    shapes = wcfg.method_settings(config, "shapes", "ms2d", "tiny")
+    assert shapes["scales"] == [4, 2] and shapes["top_k"] == 3 and "datasets" not in shapes
+    assert shapes["dim"] == ms2d["datasets"]["shapes"]["dim"]       # the method's shapes override
+    assert wcfg.method_settings(config, "charades", "ms2d", "tiny")["scales"] == [8]
+    ms2d["variants"]["tiny"]["datasets"]["shapes"]["scale"] = [4]
+    with pytest.raises(WorkflowError, match="'scale' was unexpected"):
+        validate(config, SCHEMA)

@@ -84,13 +84,16 @@ def dataset_settings(config: dict, dataset: str) -> dict:
 
 
 def method_settings(config: dict, dataset: str, method: str, variant: str) -> dict:
-    """Method defaults, then the method's per-dataset overrides, then the variant's."""
+    """Method defaults, then the method's per-dataset overrides, then the variant's, then the
+    variant's own per-dataset overrides (its `datasets:` entry for this dataset)."""
     spec = config["methods"][method]
     if variant not in spec["variants"]:
         raise KeyError(f"config: method {method!r} has no variant {variant!r}; "
                        f"configured: {sorted(spec['variants'])}")
     settings = deep_merge(spec["settings"], spec.get("datasets", {}).get(dataset, {}))
-    return deep_merge(settings, spec["variants"][variant])
+    overrides = dict(spec["variants"][variant])
+    per_dataset = overrides.pop("datasets", {})
+    return deep_merge(deep_merge(settings, overrides), per_dataset.get(dataset, {}))
 
 
 def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:

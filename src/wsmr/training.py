@@ -27,6 +27,8 @@ import torch
 
 from wsmr.evaluation import evaluate_files, width_shares
 from wsmr.io import atomic_path
+from wsmr.methods.base import Method, RunInputs
+from wsmr.methods.inputs import MethodInputs
 
 log = logging.getLogger("wsmr.training")
 
@@ -57,13 +59,24 @@ def write_history(path: Path, rows: list[dict]) -> None:
 
 
 class Learner(ABC):
-    """What a method gives the loop."""
+    """What a method gives the loop: its model, its data (`MethodInputs`), its loss and its
+    predictions."""
 
     model: torch.nn.Module
+    data: MethodInputs
 
-    @abstractmethod
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def on_device(self, batch: dict) -> dict:
+        """The batch's tensors on the model's device (ids and tags stay as they are)."""
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
+                for k, v in batch.items()}
+
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator:
         """One epoch of training batches, shuffled with `rng`."""
+        return self.data.epoch_batches("train", rng, batch_size)
 
     @abstractmethod
     def loss(self, batch, updates: int) -> tuple[torch.Tensor, dict[str, float]]:
@@ -205,3 +218,29 @@ class Loop:
                                   f"best_val_{self.s.select_on}": self.best["score"]})
         log.info("best epoch %d (val %s %.2f)", self.best["epoch"], self.s.select_on,
                  self.best["score"])
+
+
+class LearnedMethod(Method):
+    """A method trained by the loop: it builds a `Learner` from a run's inputs; training,
+    selection on validation and prediction from the selected checkpoint are the same for all."""
+
+    @abstractmethod
+    def build_learner(self, inputs: RunInputs) -> Learner: ...
+
+    def learner(self, inputs: RunInputs) -> Learner:
+        torch.manual_seed(self.job.seed)   # model initialisation depends on the seed only
+        return self.build_learner(inputs)
+
+    def train(self, inputs: RunInputs, run_dir: Path, tracker) -> None:
+        learner = self.learner(inputs)
+        Loop(learner, self.job.settings, run_dir, self.job.seed, self.job.dataset["ious"],
+             learner.data.splits["val"].samples, tracker).fit()
+
+    def predict(self, inputs: RunInputs, run_dir: Path, split: str) -> list[dict]:
+        learner = self.learner(inputs)
+        checkpoint = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu",
+                                weights_only=True)
+        learner.model.load_state_dict(checkpoint["model"])
+        learner.model.to(pick_device()).eval()
+        with torch.no_grad():
+            return learner.predict(split)

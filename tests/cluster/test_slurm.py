@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "results/tables/shapes.headline.csv"   # the headline rows keep the job count small
@@ -125,9 +126,11 @@ def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
     assert dag.failed.log.count("has been submitted with SLURM jobid") == len(dag.jobs)
     failed = [job for job in dag.jobs if job["State"] != "COMPLETED"]
     assert [(rule(job), job["State"]) for job in failed] == [("samples", "FAILED")]
-    train = next(job for job in dag.jobs if rule(job) == "train")
-    # the rule's threads, mem_mb and runtime
-    assert (train["NumCPUs"], train["MinMemory"], train["TimeLimit"]) == ("2", "4000M", "2:00:00")
+    train = next(job for job in dag.jobs if rule(job) == "train")   # a shapes job: mini failed
+    # the rule's threads (the dataset's train_threads), mem_mb and runtime
+    threads = str(yaml.safe_load((ROOT / "config.yaml").read_text())["datasets"]["shapes"]
+                  .get("train_threads", 2))
+    assert (train["NumCPUs"], train["MinMemory"], train["TimeLimit"]) == (threads, "4000M", "2:00:00")
     for job in dag.jobs:   # the profile's gpu, for its GPU rules only
         assert job["tres-per-job"] == ("gres:gpu:1" if rule(job) in GPU_RULES else "N/A"), job
 

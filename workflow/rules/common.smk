@@ -105,6 +105,10 @@ def method_input_args(wildcards, input):
     return " ".join(args)
 
 
+def train_threads(wildcards):
+    return dataset_config(wildcards).get("train_threads", 2)
+
+
 def job_settings(wildcards):
     return wcfg.job_settings(config, wildcards.dataset, wildcards.method, wildcards.variant)
 

@@ -13,7 +13,7 @@ rule train:
         run_dir=RUN,
     log:
         "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
-    threads: 2
+    threads: train_threads
     resources:
         mem_mb=4000,
         runtime=120,

@@ -11,18 +11,16 @@ official (the authors' code where it differs from the paper).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from wsmr.evaluation import nms
-from wsmr.methods.base import Method, RunInputs
+from wsmr.methods.base import RunInputs
 from wsmr.methods.inputs import MethodInputs
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
 from wsmr.methods.scn.model import SCNNetwork, padding_mask
 from wsmr.methods.scn.proposals import exploration_probability, proposal_bounds, select_top_k
-from wsmr.training import Learner, Loop, pick_device
+from wsmr.training import LearnedMethod, Learner
 
 
 def proposal_ratios(settings: dict, dataset: dict) -> list[float]:
@@ -40,18 +38,6 @@ class SCNLearner(Learner):
         self.data, self.s = data, settings
         self.ratios = torch.tensor(ratios, dtype=torch.float32)
         self.model = SCNNetwork(data.embeddings, data.feature_dim, len(ratios), settings)
-
-    @property
-    def device(self):
-        return next(self.model.parameters()).device
-
-    def batches(self, rng, batch_size):
-        return self.data.epoch_batches("train", rng, batch_size)
-
-    def on_device(self, batch) -> dict:
-        """The batch's tensors on the model's device (the tags and ids stay as they are)."""
-        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
-                for k, v in batch.items()}
 
     def scores_and_bounds(self, batch):
         scores = self.model.score_proposals(batch["video"], batch["n_clips"], batch["words"],
@@ -94,22 +80,8 @@ class SCNLearner(Learner):
         return predictions
 
 
-class SCN(Method):
-    def learner(self, inputs: RunInputs) -> SCNLearner:
-        torch.manual_seed(self.job.seed)   # model initialisation depends on the seed only
+class SCN(LearnedMethod):
+    def build_learner(self, inputs: RunInputs) -> SCNLearner:
         s = self.job.settings
         data = MethodInputs(inputs, s["max_clips"], s["max_words"])
         return SCNLearner(data, s, proposal_ratios(s, self.job.dataset))
-
-    def train(self, inputs: RunInputs, run_dir: Path, tracker) -> None:
-        learner = self.learner(inputs)
-        Loop(learner, self.job.settings, run_dir, self.job.seed, self.job.dataset["ious"],
-             learner.data.splits["val"].samples, tracker).fit()
-
-    def predict(self, inputs: RunInputs, run_dir: Path, split: str) -> list[dict]:
-        learner = self.learner(inputs)
-        checkpoint = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu", weights_only=True)
-        learner.model.load_state_dict(checkpoint["model"])
-        learner.model.to(pick_device()).eval()
-        with torch.no_grad():
-            return learner.predict(split)

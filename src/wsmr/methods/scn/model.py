@@ -1,10 +1,11 @@
 """SCN's network: transformer encoders/decoders, the proposal scorer, the word predictor.
 
-One `Backbone` (input projections + a transformer stack) plays every role the paper names:
-an encoder is the stack without cross-attention, a decoder is the stack attending to another
-modality. With `share` (the paper's parameter sharing) the proposal generation module
-(Enc_q, Dec_v) and the semantic completion module (Enc_v, Dec_q) use one backbone; without
-it (`no_share`) each module has its own.
+A `Backbone` is the input projections and two transformer stacks, one per modality: a stack
+encodes its modality alone, or decodes it while attending to the other's encoding. The
+proposal generation module is Dec_v(v, Enc_q(q)), the semantic completion module
+Dec_q(q_hat, Enc_v(v_k)); Enc_v and Dec_v are the video stack, Enc_q and Dec_q the word stack,
+as in the authors' code. With `share` (the paper's parameter sharing) the two modules use one
+backbone; without it (`no_share`) each module has its own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def sinusoids(length: int, dim: int, device) -> torch.Tensor:
 
 
 class Layer(nn.Module):
-    """Self-attention, optional cross-attention to a memory, feed-forward; post-norm residuals."""
+    """Self-attention, cross-attention to a memory when decoding, feed-forward; post-norm
+    residuals."""
 
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
@@ -50,7 +52,7 @@ class Layer(nn.Module):
 
 
 class Backbone(nn.Module):
-    """Projections of clips and words into the model's space, and the transformer stack."""
+    """Projections of clips and words into the model's space, and a transformer stack for each."""
 
     def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
                  dropout: float):
@@ -58,15 +60,17 @@ class Backbone(nn.Module):
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
-        self.layers = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
+        self.video_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
+        self.word_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
 
-    def run(self, x, padding, memory=None, memory_padding=None, causal=False):
+    def run(self, stack, x, padding, memory=None, memory_padding=None, causal=False):
+        """Encode x with one modality's stack, or decode it attending to `memory`."""
         x = self.dropout(x + sinusoids(x.shape[1], x.shape[2], x.device))
         attn_mask = None
         if causal:
             attn_mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device).triu(1)
-        for layer in self.layers:
+        for layer in stack:
             x = layer(x, padding, memory, memory_padding, attn_mask)
         return x
 
@@ -93,8 +97,9 @@ class SCNNetwork(nn.Module):
         """(B, T * n_k) confidence scores, sigmoid(W c_t + b), c = Dec_v(v, Enc_q(q))."""
         m = self.proposal_module
         word_padding = padding_mask(n_words, words.shape[1])
-        query = m.run(m.words(self.glove(words)), word_padding)
-        clips = m.run(m.clips(video), padding_mask(n_clips, video.shape[1]), query, word_padding)
+        query = m.run(m.word_stack, m.words(self.glove(words)), word_padding)
+        clips = m.run(m.video_stack, m.clips(video), padding_mask(n_clips, video.shape[1]), query,
+                      word_padding)
         return torch.sigmoid(self.scorer(clips)).flatten(1)
 
     def predict_words(self, video, n_clips, bounds, words, n_words, hidden):
@@ -104,7 +109,7 @@ class SCNNetwork(nn.Module):
         batch, k = bounds.shape[:2]
         positions = sample_clip_positions(bounds, n_clips, self.proposal_length)
         clips = m.clips(video).gather(1, positions.flatten(1)[..., None].expand(-1, -1, m.clips.out_features))
-        clips = m.run(clips.view(batch * k, self.proposal_length, -1), None)
+        clips = m.run(m.video_stack, clips.view(batch * k, self.proposal_length, -1), None)
         query = m.words(self.glove(words))
         query = torch.where(hidden[..., None], m.mask_vector.expand_as(query), query)
         if self.causal:
@@ -112,5 +117,5 @@ class SCNNetwork(nn.Module):
             query = torch.cat([bos, query[:, :-1]], dim=1)
         query = query.repeat_interleave(k, dim=0)
         padding = padding_mask(n_words, query.shape[1]).repeat_interleave(k, dim=0)
-        decoded = m.run(query, padding, clips, None, causal=self.causal)
+        decoded = m.run(m.word_stack, query, padding, clips, None, causal=self.causal)
         return self.predictor(decoded).view(batch, k, words.shape[1], -1)

@@ -1,0 +1,121 @@
+"""MS-2D, multi-scale 2D representation learning (arXiv 2111.02741), and its variants.
+
+Per temporal scale a 2D map of candidate moments is fused with the query and convolved into a
+score map; the top-K candidates of every scale are captioned, and how well each reconstructs
+the query gives it a pseudo-label for the reconstruction-guided BCE (RG-BCE) on its score.
+Variants are settings of this one model (see config.yaml): the scales, the weight lambda of
+the reconstruction loss, and `supervised` (the network trained on ground-truth boundaries
+with 2D-TAN's scaled-IoU BCE, an upper bound). Decisions where the paper is ambiguous:
+docs/ms2d.md.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from wsmr.evaluation import nms
+from wsmr.methods.base import RunInputs
+from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
+                                    reconstruction_loss, reconstruction_nll, rg_bce,
+                                    scaled_iou, scaled_iou_bce)
+from wsmr.methods.ms2d.maps import cell_bounds
+from wsmr.methods.ms2d.model import MS2DNetwork
+from wsmr.training import LearnedMethod, Learner
+
+
+def select_top_k(scores: torch.Tensor, valid: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, min(k, valid cells)) flat indices of a score map's (B, N, N) best valid cells."""
+    k = min(k, int(valid.sum()))
+    return scores.detach().masked_fill(~valid, -1.0).flatten(1).topk(k, dim=1).indices
+
+
+def gather_cells(maps: torch.Tensor, picks: torch.Tensor) -> torch.Tensor:
+    """The cells `picks` (B, K) of maps (B, N, N, ...) -> (B, K, ...)."""
+    flat = maps.flatten(1, 2)
+    index = picks.view(*picks.shape, *([1] * (flat.dim() - 2))).expand(-1, -1, *flat.shape[2:])
+    return flat.gather(1, index)
+
+
+class MS2DLearner(Learner):
+    def __init__(self, data: MethodInputs, settings: dict):
+        self.data, self.s = data, settings
+        self.model = MS2DNetwork(data.embeddings, data.feature_dim, settings)
+        # ground truth of the training queries, as video fractions: read by `supervised` only
+        self.targets = {row["qid"]: (row["start"] / row["duration"], row["end"] / row["duration"])
+                        for row in data.splits["train"].samples}
+
+    def run(self, batch) -> list[dict]:
+        return self.model(batch["video"], batch["n_clips"], batch["words"], batch["n_words"])
+
+    def loss(self, batch, updates):
+        batch = self.on_device(batch)
+        outputs = self.run(batch)
+        if self.s["supervision"] == "boundaries":
+            return self.boundary_loss(batch, outputs)
+        return self.weak_loss(batch, outputs)
+
+    def weak_loss(self, batch, outputs):
+        """RG-BCE on every scale's top-K candidates, plus lambda times their reconstruction loss."""
+        s = self.s
+        picks = [select_top_k(o["scores"], self.model.valid(j), s["top_k"])
+                 for j, o in enumerate(outputs)]
+        candidates = torch.cat([gather_cells(o[s["caption_reads"]], p)
+                                for o, p in zip(outputs, picks)], dim=1)
+        scores = torch.cat([gather_cells(o["scores"], p) for o, p in zip(outputs, picks)], dim=1)
+        nll = reconstruction_nll(self.model.caption(candidates, batch["words"]), batch["words"],
+                                 batch["n_words"])
+        labels = torch.cat([self.pseudo_labels(l, batch["n_words"]) for l in
+                            nll.detach().split([p.shape[1] for p in picks], dim=1)], dim=1)
+        rg, rec = rg_bce(scores, labels), reconstruction_loss(nll, batch["n_words"])
+        best = scores.detach().argmax(1, keepdim=True)   # the top-1 pick over all scales
+        bounds = torch.cat([cell_bounds(n, self.device).flatten(0, 1)[p]
+                            for n, p in zip(self.model.scales, picks)], dim=1)
+        width = (bounds[..., 1] - bounds[..., 0]).gather(1, best)
+        return rg + s["lambda_rec"] * rec, {"rg_bce": float(rg.detach()), "rec": float(rec.detach()),
+                                            "label": float(labels.mean()),
+                                            "picked_width": float(width.mean())}
+
+    def pseudo_labels(self, nll, n_words):
+        """y_k of one scale's K candidates from their reconstruction losses (B, K)."""
+        l = normalised_losses(nll, n_words, self.s["normalise"])
+        return pseudo_labels(l, self.s["l_min"], self.s["l_max"])
+
+    def boundary_loss(self, batch, outputs):
+        """2D-TAN's scaled-IoU BCE over every valid cell, averaged per scale, then over scales."""
+        target = torch.tensor([self.targets[q] for q in batch["qids"]], dtype=torch.float64,
+                              device=self.device)
+        losses = []
+        for j, (n, o) in enumerate(zip(self.model.scales, outputs)):
+            iou = moment_iou(cell_bounds(n, self.device), target).float()
+            losses.append(scaled_iou_bce(o["scores"], scaled_iou(iou, self.s["min_iou"],
+                                                                 self.s["max_iou"]),
+                                         self.model.valid(j)))
+        loss = torch.stack(losses).mean()
+        return loss, {"scaled_iou_bce": float(loss.detach())}
+
+    def candidates(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every valid cell of every scale: scores (B, C) and bounds (C, 2) as video fractions."""
+        outputs = self.run(batch)
+        scores = [o["scores"][:, self.model.valid(j)] for j, o in enumerate(outputs)]
+        bounds = [cell_bounds(n, self.device)[self.model.valid(j)]
+                  for j, n in enumerate(self.model.scales)]
+        return torch.cat(scores, dim=1), torch.cat(bounds, dim=0)
+
+    def predict(self, split):
+        predictions = []
+        for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
+            scores, bounds = self.candidates(self.on_device(batch))
+            seconds = (bounds.cpu()[None] * batch["durations"][:, None, None]).numpy()
+            scores = scores.cpu().double().numpy()
+            for row, qid in enumerate(batch["qids"]):   # NMS on each query's own candidates
+                top = nms(seconds[row], scores[row], self.s["test_nms"], self.s["top_n"])
+                predictions.append({"qid": qid, "moments": seconds[row][top].round(3).tolist(),
+                                    "scores": scores[row][top].round(6).tolist()})
+        return predictions
+
+
+class MS2D(LearnedMethod):
+    def build_learner(self, inputs: RunInputs) -> MS2DLearner:
+        s = self.job.settings
+        return MS2DLearner(MethodInputs(inputs, s["max_clips"], s["max_words"]), s)

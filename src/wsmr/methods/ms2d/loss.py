@@ -1,0 +1,66 @@
+"""MS-2D's losses: the reconstruction loss, pseudo-labels from it, RG-BCE, and 2D-TAN's
+scaled-IoU BCE for the supervised upper bound. Signs: every loss here is minimised."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+
+def reconstruction_nll(log_probs: torch.Tensor, words: torch.Tensor,
+                       n_words: torch.Tensor) -> torch.Tensor:
+    """(B, C) negative log-likelihood of each query's words, summed over its words, under each
+    candidate's caption: -sum_l log P(w_l | F^k, w_<l). log_probs: (B, C, L, V)."""
+    picked = log_probs.gather(-1, words[:, None, :, None].expand(-1, log_probs.shape[1], -1, 1))
+    real = torch.arange(words.shape[1], device=words.device)[None, :] < n_words[:, None]
+    return -(picked.squeeze(-1) * real[:, None, :]).sum(-1)
+
+
+def reconstruction_loss(nll: torch.Tensor, n_words: torch.Tensor) -> torch.Tensor:
+    """L_rec = -1/(N_s K L) sum_k sum_l log P: the mean per-word NLL over candidates and queries."""
+    return (nll / n_words[:, None]).mean()
+
+
+def normalised_losses(nll: torch.Tensor, n_words: torch.Tensor, how: str) -> torch.Tensor:
+    """l_k of one scale's K candidates (B, K) from their summed NLL (see docs/ms2d.md).
+    `share`: the paper's equation read literally, each candidate's share of the scale's summed
+    loss; `min_max`: rescaled so the scale's best candidate gets 0 and its worst 1; `gap`: the
+    per-word NLL above the scale's best candidate, in nats."""
+    low = nll.min(-1, keepdim=True).values
+    if how == "share":
+        return nll / nll.sum(-1, keepdim=True).clamp(min=1e-12)
+    if how == "gap":
+        return (nll - low) / n_words[:, None]
+    return (nll - low) / (nll.max(-1, keepdim=True).values - low).clamp(min=1e-12)
+
+
+def pseudo_labels(l: torch.Tensor, l_min: float, l_max: float) -> torch.Tensor:
+    """y = 1 below l_min, 0 from l_max on, 1 - l between."""
+    return torch.where(l < l_min, torch.ones_like(l), torch.where(l >= l_max, torch.zeros_like(l), 1 - l))
+
+
+def rg_bce(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Reconstruction-guided BCE, averaged over the selected candidates: the paper's sum
+    without its minus sign is a log-likelihood; this is its negative."""
+    return F.binary_cross_entropy(scores.clamp(1e-6, 1 - 1e-6), labels.detach())
+
+
+def scaled_iou(iou: torch.Tensor, min_iou: float, max_iou: float) -> torch.Tensor:
+    """2D-TAN's targets: IoU rescaled linearly from [min_iou, max_iou] to [0, 1], clipped."""
+    return ((iou - min_iou) / (max_iou - min_iou)).clamp(0, 1)
+
+
+def moment_iou(bounds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """IoU of candidate bounds (..., 2) with per-query targets (B, 2), broadcast over the
+    candidate dimensions: bounds (N, N, 2) and target (B, 2) give (B, N, N)."""
+    shape = (target.shape[0],) + (1,) * (bounds.dim() - 1)
+    start, end = target[:, 0].view(shape), target[:, 1].view(shape)
+    inter = (torch.minimum(bounds[..., 1], end) - torch.maximum(bounds[..., 0], start)).clamp(min=0)
+    union = (bounds[..., 1] - bounds[..., 0]) + (end - start) - inter
+    return torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
+
+
+def scaled_iou_bce(scores: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """BCE of a score map (B, N, N) against scaled-IoU targets, averaged over valid cells."""
+    bce = F.binary_cross_entropy(scores.clamp(1e-6, 1 - 1e-6), targets, reduction="none")
+    return (bce * valid).sum() / (valid.sum() * scores.shape[0])
