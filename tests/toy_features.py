@@ -8,13 +8,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from wsmr.data.shapes import COLOURS, PREDICATES, SHAPES, describe, plan_video
+from wsmr.data.shapes import COLOURS, SHAPES, VERBS, describe, plan_video
 from wsmr.io import write_jsonl
 from wsmr.methods.base import RunInputs
 from wsmr.text.vocabulary import build_vocabulary, write_vocabulary
 
 GENERATOR = {"fps": 8, "events_per_video": 3, "duration_s": [20.0, 28.0]}
-CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *PREDICATES])}
+CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *VERBS])}
 STRIDE = 8  # frames between clips, as C3D's
 
 

@@ -1,12 +1,16 @@
 """The `shapes` dataset: rendered H.264 videos of coloured shapes acting, with their sentences.
 
-Built to be learnable *weakly* (see DESIGN.md, "Calibration"):
+Built to be learnable *weakly* (see DESIGN.md, "Calibration", and README, "The shapes dataset"):
 - an object is drawn only while its event runs (it appears, acts, leaves), big and centred,
   because seeded-init C3D keeps what comes and goes with an event, not which object moves;
 - a video's events are minimal pairs: the actor A does two actions, and an object B that
   differs from A in one attribute only (colour or shape) repeats A's first action, so any
   proposal wider than the described event makes some masked word ambiguous;
-- event lengths differ clearly (about a tenth to a half of the video), with idle gaps.
+- events follow each other with no idle time between them: an idle stretch would let a
+  proposal grow past its event for free, and reconstruction would not tell the two apart;
+- one verb names each action, and paraphrases differ only in function words, so the words SCN
+  hides most (nouns and verbs) are the ones the clips decide, not a paraphrase's coin toss;
+- event lengths differ clearly (from about a tenth to a half of the video).
 
 Outputs follow Charades-STA (`vid start end##sentence`, a durations CSV with `id,length`), so
 the dataset enters the pipeline through the Charades reader, plus the part-of-speech tags of
@@ -33,34 +37,21 @@ COLOURS = {"red": (225, 45, 40), "green": (40, 200, 70), "blue": (50, 100, 235),
 SHAPES = ("circle", "square", "triangle")
 BACKGROUND = (22, 22, 28)
 
-# Each action's paraphrases as (words, Penn Treebank tags).
-PREDICATES = {
-    "left": [("moves to the left", "VBZ TO DT NN"), ("slides left", "VBZ RB"),
-             ("goes to the left", "VBZ TO DT NN"), ("travels leftward", "VBZ RB")],
-    "right": [("moves to the right", "VBZ TO DT NN"), ("slides right", "VBZ RB"),
-              ("goes to the right", "VBZ TO DT NN"), ("travels rightward", "VBZ RB")],
-    "up": [("moves up", "VBZ RB"), ("rises", "VBZ"), ("goes upward", "VBZ RB"),
-           ("slides up", "VBZ RB")],
-    "down": [("moves down", "VBZ RB"), ("falls", "VBZ"), ("goes downward", "VBZ RB"),
-             ("sinks down", "VBZ RB")],
-    "grow": [("grows bigger", "VBZ JJR"), ("gets larger", "VBZ JJR"), ("expands", "VBZ"),
-             ("swells up", "VBZ RP")],
-    "shrink": [("shrinks", "VBZ"), ("gets smaller", "VBZ JJR"), ("contracts", "VBZ"),
-               ("becomes smaller", "VBZ JJR")],
-}
-# The actor's two actions come from one family, so they share their verbs ("slides left" /
-# "slides right", "gets larger" / "gets smaller"): a verb left unmasked never tells which of
-# the two events a query means.
-ACTION_FAMILIES = (("left", "right", "up", "down"), ("grow", "shrink"))
+# One verb names each action. A video's actor does one action of each kind (a movement and a
+# change of size), which seeded-init C3D tells apart better than two directions of one kind.
+VERBS = {"up": "rises", "down": "falls", "grow": "grows", "shrink": "shrinks"}
+ACTION_KINDS = (("up", "down"), ("grow", "shrink"))
+# Paraphrases as (template, Penn Treebank tags): they differ only in function words.
+TEMPLATES = (("{det} {colour} {shape} {verb}", "DT JJ NN VBZ"),
+             ("{det} {shape} that is {colour} {verb}", "DT NN WDT VBZ JJ VBZ"))
 DETERMINERS = ("a", "the")
 
 CYCLE_S = 2.0        # one motion cycle: one C3D clip (16 frames at 8 fps) sees a whole cycle
 TRAVEL = 0.22        # half the distance travelled in a cycle, as a share of the frame height
 RADIUS = (0.14, 0.17)  # object radius range, as a share of the frame height
 MIN_LENGTH_RATIO = 1.4  # events' lengths differ at least this much from each other
-EVENT_SPAN = (0.08, 0.5)  # an event covers this share of its video
-MAX_BUSY = 0.85          # events cover at most this share; the rest is idle
-MIN_GAP = 0.03           # the least idle share between two events
+EVENT_WEIGHT = (0.08, 0.5)  # events' relative lengths are drawn from this range...
+MAX_SHARE = 0.55            # ...and none covers more than this share of its video
 
 
 @dataclass
@@ -84,12 +75,14 @@ class Event:
         return self.end_frame / self.fps
 
 
-def event_lengths(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Shares of the video for n events: clearly different from each other, with room to idle."""
+def event_shares(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Shares of the video for n events that fill it, of clearly different lengths."""
     while True:
-        shares = np.sort(rng.uniform(*EVENT_SPAN, size=n))
-        if shares.sum() <= MAX_BUSY and np.all(shares[1:] / shares[:-1] >= MIN_LENGTH_RATIO):
-            return rng.permutation(shares)
+        shares = rng.uniform(*EVENT_WEIGHT, size=n)
+        shares /= shares.sum()
+        ordered = np.sort(shares)
+        if ordered[-1] <= MAX_SHARE and np.all(ordered[1:] / ordered[:-1] >= MIN_LENGTH_RATIO):
+            return shares
 
 
 def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -104,25 +97,19 @@ def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tup
 
 
 def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
-    """Frame count and the events of one video, one after another with idle gaps."""
+    """Frame count and the events of one video, back to back from its first frame to its last."""
     fps, n_events = gen["fps"], gen["events_per_video"]
     n_frames = int(round(rng.uniform(*gen["duration_s"]) * fps))
     actor, other = minimal_pair_objects(rng)
-    family = ACTION_FAMILIES[rng.integers(len(ACTION_FAMILIES))]
-    first, second = rng.choice(family, size=2, replace=False)
+    first, second = (kind[rng.integers(len(kind))] for kind in rng.permutation(ACTION_KINDS))
     roles = [(actor, first), (actor, second), (other, first), (other, second)][:n_events]
     roles = [roles[i] for i in rng.permutation(n_events)]
-    shares = event_lengths(rng, n_events)
-    idle = 1.0 - shares.sum() - MIN_GAP * (n_events - 1)
-    gaps = rng.dirichlet(np.ones(n_events + 1)) * idle + np.r_[0, [MIN_GAP] * (n_events - 1), 0]
     radii = {obj: rng.uniform(*RADIUS) for obj in (actor, other)}  # a tuple: set order varies by process
-    events, t = [], gaps[0]
-    for ((colour, shape), action), share, gap in zip(roles, shares, gaps[1:]):
-        start, end = round(t * n_frames), round((t + share) * n_frames)
-        events.append(Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
-                            start, end, fps))
-        t += share + gap
-    return n_frames, events
+    bounds = np.round(np.r_[0.0, np.cumsum(event_shares(rng, n_events))] * n_frames).astype(int)
+    return n_frames, [Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
+                            int(start), int(end), fps)
+                      for ((colour, shape), action), start, end
+                      in zip(roles, bounds[:-1], bounds[1:])]
 
 
 def object_mask(shape: str, cx: float, cy: float, r: float, height: int, width: int) -> np.ndarray:
@@ -144,14 +131,12 @@ def object_state(event: Event, frame: int, height: int) -> tuple[float, float, f
     phase = (tau / CYCLE_S) % 1.0        # a sawtooth: the motion repeats every cycle
     sweep = TRAVEL * height * (1 - 2 * phase)  # from +travel to -travel
     r = event.radius * height
-    moves = {"left": (sweep, 0.0), "right": (-sweep, 0.0), "up": (0.0, sweep),
-             "down": (0.0, -sweep)}
-    dx, dy = moves.get(event.action, (0.0, 0.0))
+    dy = {"up": sweep, "down": -sweep}.get(event.action, 0.0)
     if event.action == "grow":
         r *= 0.5 + 0.8 * phase
     elif event.action == "shrink":
         r *= 1.3 - 0.8 * phase
-    return dx, dy, r
+    return 0.0, dy, r
 
 
 def render_frames(n_frames: int, events: list[Event], height: int, width: int):
@@ -183,13 +168,13 @@ def write_video(path: Path, frames, fps: int, height: int, width: int) -> None:
 
 def describe(event: Event, rng: np.random.Generator, n: int) -> list[tuple[list[str], list[str]]]:
     """n distinct paraphrases of an event, each as (tokens, tags)."""
-    options = [(det, words, tags) for det in DETERMINERS for words, tags in PREDICATES[event.action]]
-    picks = rng.choice(len(options), size=min(n, len(options)), replace=False)
+    options = [(det, template) for det in DETERMINERS for template in TEMPLATES]
     sentences = []
-    for k in picks:
-        det, words, tags = options[k]
-        tokens = [det, event.colour, event.shape, *words.split()]
-        sentences.append((tokens, ["DT", "JJ", "NN", *tags.split()]))
+    for k in rng.choice(len(options), size=min(n, len(options)), replace=False):
+        det, (template, tags) = options[k]
+        words = template.format(det=det, colour=event.colour, shape=event.shape,
+                                verb=VERBS[event.action])
+        sentences.append((words.split(), tags.split()))
     return sentences
 
 
