@@ -125,8 +125,8 @@ def object_mask(shape: str, cx: float, cy: float, r: float, height: int, width: 
     return (y >= top) & (y <= bottom) & (np.abs(x - cx) <= half_width)
 
 
-def object_state(event: Event, frame: int, height: int) -> tuple[float, float, float]:
-    """Offset (dx, dy) and radius of an event's object at a frame."""
+def object_state(event: Event, frame: int, height: int) -> tuple[float, float]:
+    """Vertical offset from the centre and radius of an event's object at a frame."""
     tau = (frame - event.start_frame) / event.fps
     phase = (tau / CYCLE_S) % 1.0        # a sawtooth: the motion repeats every cycle
     sweep = TRAVEL * height * (1 - 2 * phase)  # from +travel to -travel
@@ -136,7 +136,7 @@ def object_state(event: Event, frame: int, height: int) -> tuple[float, float, f
         r *= 0.5 + 0.8 * phase
     elif event.action == "shrink":
         r *= 1.3 - 0.8 * phase
-    return 0.0, dy, r
+    return dy, r
 
 
 def render_frames(n_frames: int, events: list[Event], height: int, width: int):
@@ -146,8 +146,8 @@ def render_frames(n_frames: int, events: list[Event], height: int, width: int):
         image[:] = BACKGROUND
         for event in events:
             if event.start_frame <= frame < event.end_frame:
-                dx, dy, r = object_state(event, frame, height)
-                mask = object_mask(event.shape, width / 2 + dx, height / 2 + dy, r, height, width)
+                dy, r = object_state(event, frame, height)
+                mask = object_mask(event.shape, width / 2, height / 2 + dy, r, height, width)
                 image[mask] = COLOURS[event.colour]
         yield image
 
