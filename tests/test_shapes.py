@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -73,11 +74,11 @@ def test_events_are_minimal_pairs_of_clearly_different_lengths(rendered):
         evs.sort(key=lambda e: e["start"])
         # back to back, from the first frame to the last: no idle time to widen into for free
         assert evs[0]["start_frame"] == 0
-        assert all(a["end_frame"] == b["start_frame"] for a, b in zip(evs, evs[1:]))
+        assert all(a["end_frame"] == b["start_frame"] for a, b in pairwise(evs))
         assert evs[-1]["end"] == pytest.approx(durations[vid], abs=1e-3)
         shares = sorted((e["end"] - e["start"]) / durations[vid] for e in evs)
         assert 0.05 <= shares[0] and shares[-1] <= 0.56
-        assert all(b / a >= 1.3 for a, b in zip(shares, shares[1:]))
+        assert all(b / a >= 1.3 for a, b in pairwise(shares))
         objects = {(e["colour"], e["shape"]) for e in evs}
         assert len(objects) == 2
         a, b = objects
