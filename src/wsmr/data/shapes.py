@@ -38,7 +38,8 @@ SHAPES = ("circle", "square", "triangle")
 BACKGROUND = (22, 22, 28)
 
 # One verb names each action. A video's actor does one action of each kind (a movement and a
-# change of size), which seeded-init C3D tells apart better than two directions of one kind.
+# change of size): seeded-init C3D keeps little of how an object moves, so its two events differ
+# in the kind of change, not only in its direction.
 VERBS = {"up": "rises", "down": "falls", "grow": "grows", "shrink": "shrinks"}
 ACTION_KINDS = (("up", "down"), ("grow", "shrink"))
 # Paraphrases as (template, Penn Treebank tags): they differ only in function words.
