@@ -46,6 +46,15 @@ def nms(moments: np.ndarray, scores: np.ndarray, threshold: float, top_n: int | 
     return np.asarray(keep, dtype=np.int64)
 
 
+def ranked_prediction(qid: str, moments: np.ndarray, scores: np.ndarray, threshold: float,
+                      top_n: int) -> dict:
+    """One query's entry of the predictions contract: its top-n moments (seconds) after NMS,
+    best first, with their scores."""
+    keep = nms(moments, scores, threshold, top_n)
+    return {"qid": qid, "moments": np.asarray(moments)[keep].round(3).tolist(),
+            "scores": np.asarray(scores)[keep].round(6).tolist()}
+
+
 def metric_name(n: int, iou: float) -> str:
     """A name for R@n IoU=m that MLflow accepts as a metric key (no '@' or '=')."""
     return f"R{n}_IoU{iou:g}"

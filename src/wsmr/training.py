@@ -225,11 +225,13 @@ class LearnedMethod(Method):
     selection on validation and prediction from the selected checkpoint are the same for all."""
 
     @abstractmethod
-    def build_learner(self, inputs: RunInputs) -> Learner: ...
+    def build_learner(self, data: MethodInputs) -> Learner: ...
 
     def learner(self, inputs: RunInputs) -> Learner:
+        s = self.job.settings
+        data = MethodInputs(inputs, s["max_clips"], s["max_words"])
         torch.manual_seed(self.job.seed)   # model initialisation depends on the seed only
-        return self.build_learner(inputs)
+        return self.build_learner(data)
 
     def train(self, inputs: RunInputs, run_dir: Path, tracker) -> None:
         learner = self.learner(inputs)

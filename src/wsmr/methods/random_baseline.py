@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wsmr.evaluation import evaluate_files, nms
+from wsmr.evaluation import evaluate_files, ranked_prediction
 from wsmr.io import atomic_path
 from wsmr.methods.base import Method, RunInputs
 from wsmr.training import write_history
@@ -53,7 +53,6 @@ class RandomBaseline(Method):
             windows = candidate_windows(sample["duration"], ratios,
                                         self.job.dataset["clip_stride_s"], settings["max_steps"])
             scores = rng.random(len(windows))
-            keep = nms(windows, scores, settings["nms"], settings["top_n"])
-            predictions.append({"qid": sample["qid"], "moments": windows[keep].round(3).tolist(),
-                                "scores": scores[keep].round(6).tolist()})
+            predictions.append(ranked_prediction(sample["qid"], windows, scores, settings["nms"],
+                                                 settings["top_n"]))
         return predictions

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from wsmr.evaluation import nms
-from wsmr.methods.base import RunInputs
+from wsmr.evaluation import ranked_prediction
 from wsmr.methods.inputs import MethodInputs
 from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
                                     reconstruction_loss, reconstruction_nll, rg_bce,
@@ -108,14 +107,12 @@ class MS2DLearner(Learner):
             scores, bounds = self.candidates(self.on_device(batch))
             seconds = (bounds.cpu()[None] * batch["durations"][:, None, None]).numpy()
             scores = scores.cpu().double().numpy()
-            for row, qid in enumerate(batch["qids"]):   # NMS on each query's own candidates
-                top = nms(seconds[row], scores[row], self.s["test_nms"], self.s["top_n"])
-                predictions.append({"qid": qid, "moments": seconds[row][top].round(3).tolist(),
-                                    "scores": scores[row][top].round(6).tolist()})
+            predictions += [ranked_prediction(qid, seconds[row], scores[row], self.s["test_nms"],
+                                              self.s["top_n"])
+                            for row, qid in enumerate(batch["qids"])]
         return predictions
 
 
 class MS2D(LearnedMethod):
-    def build_learner(self, inputs: RunInputs) -> MS2DLearner:
-        s = self.job.settings
-        return MS2DLearner(MethodInputs(inputs, s["max_clips"], s["max_words"]), s)
+    def build_learner(self, data: MethodInputs) -> MS2DLearner:
+        return MS2DLearner(data, self.job.settings)

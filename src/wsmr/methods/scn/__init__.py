@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from wsmr.evaluation import nms
-from wsmr.methods.base import RunInputs
+from wsmr.evaluation import ranked_prediction
 from wsmr.methods.inputs import MethodInputs
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
@@ -72,16 +71,12 @@ class SCNLearner(Learner):
             seconds = (bounds.cpu().double()
                        * (batch["durations"] / batch["n_clips"])[:, None, None]).numpy()
             scores, valid = scores.float().cpu().numpy(), valid.cpu().numpy()
-            for row, qid in enumerate(batch["qids"]):   # NMS on each query's own candidates
-                moments, row_scores = seconds[row][valid[row]], scores[row][valid[row]]
-                top = nms(moments, row_scores, self.s["test_nms"], self.s["top_n"])
-                predictions.append({"qid": qid, "moments": moments[top].round(3).tolist(),
-                                    "scores": row_scores[top].round(6).tolist()})
+            predictions += [ranked_prediction(qid, seconds[row][valid[row]], scores[row][valid[row]],
+                                              self.s["test_nms"], self.s["top_n"])
+                            for row, qid in enumerate(batch["qids"])]
         return predictions
 
 
 class SCN(LearnedMethod):
-    def build_learner(self, inputs: RunInputs) -> SCNLearner:
-        s = self.job.settings
-        data = MethodInputs(inputs, s["max_clips"], s["max_words"])
-        return SCNLearner(data, s, proposal_ratios(s, self.job.dataset))
+    def build_learner(self, data: MethodInputs) -> SCNLearner:
+        return SCNLearner(data, self.job.settings, proposal_ratios(self.job.settings, self.job.dataset))
