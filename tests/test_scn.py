@@ -1,9 +1,11 @@
 """SCN's parts against hand-made cases, resume after an interrupt, and a small learning test."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
@@ -60,6 +62,16 @@ def test_masking_hides_a_third_and_favours_content_words():
     assert rates[2] / rates[0] > 1.6 and rates[3] / rates[4] > 1.6   # nouns/verbs ~2x likelier
     short = choose_masked(torch.tensor([2]), favoured[:1, :6], 1 / 3, 2.0)
     assert short.sum().item() == 1 and not short[0, 2:].any()   # at least one, never padding
+
+
+def test_configured_mask_fraction_hides_a_third_of_every_length():
+    """The config writes a third as 0.333; every query length still loses length // 3 words."""
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    fraction = config["methods"]["scn"]["settings"]["mask_fraction"]
+    lengths = torch.arange(3, 31)
+    favoured = torch.zeros(len(lengths), 30, dtype=torch.bool)
+    hidden = choose_masked(lengths, favoured, fraction, weight=2.0)
+    assert hidden.sum(dim=1).tolist() == (lengths // 3).tolist()
 
 
 def test_rewards_by_rank():

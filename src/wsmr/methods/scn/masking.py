@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+WRITTEN_FRACTION_TOLERANCE = 0.01
+
 
 def favoured_words(tags: list[list[str]], length: int, prefixes: tuple[str, ...]) -> torch.Tensor:
     """(B, length) True where a word's Penn tag starts with one of `prefixes` (NN, VB, ...)."""
@@ -26,5 +28,7 @@ def choose_masked(n_words: torch.Tensor, favoured: torch.Tensor, fraction: float
     gumbel = -torch.log(-torch.log(torch.rand(batch, length, device=n_words.device).clamp(1e-9, 1 - 1e-9)))
     keys = (weights.log() + gumbel).masked_fill(~present, -float("inf"))
     ranks = keys.argsort(dim=1, descending=True).argsort(dim=1)
-    count = (n_words.float() * fraction).floor().clamp(min=1)
+    # the tolerance keeps a third written as a decimal (0.333) at a third: 2 of 6 words, as the
+    # authors' code's `length // 3`; floor(6 * 0.333) alone would hide one
+    count = (n_words.float() * fraction + WRITTEN_FRACTION_TOLERANCE).floor().clamp(min=1)
     return (ranks < count[:, None]) & present
