@@ -68,7 +68,7 @@ def test_configured_mask_fraction_hides_a_third_of_every_length():
     """The config writes a third as 0.333; every query length still loses length // 3 words."""
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     fraction = config["methods"]["scn"]["settings"]["mask_fraction"]
-    lengths = torch.arange(3, 31)
+    lengths = torch.arange(3, 31)   # past max_words (20), so a longer config stays covered
     favoured = torch.zeros(len(lengths), 30, dtype=torch.bool)
     hidden = choose_masked(lengths, favoured, fraction, weight=2.0)
     assert hidden.sum(dim=1).tolist() == (lengths // 3).tolist()

@@ -29,6 +29,7 @@ def choose_masked(n_words: torch.Tensor, favoured: torch.Tensor, fraction: float
     keys = (weights.log() + gumbel).masked_fill(~present, -float("inf"))
     ranks = keys.argsort(dim=1, descending=True).argsort(dim=1)
     # the tolerance keeps a third written as a decimal (0.333) at a third: 2 of 6 words, as the
-    # authors' code's `length // 3`; floor(6 * 0.333) alone would hide one
+    # authors' code's `length // 3`; floor(6 * 0.333) alone would hide one. It holds to 30 words
+    # (30 * (1/3 - 0.333) = 0.01), past the longest query SCN reads (`max_words`, 20)
     count = (n_words.float() * fraction + WRITTEN_FRACTION_TOLERANCE).floor().clamp(min=1)
     return (ranks < count[:, None]) & present
