@@ -20,6 +20,7 @@ REGISTRY: dict[str, Entry] = {
     "random": Entry("wsmr.methods.random_baseline:RandomBaseline"),
     "scn": Entry("wsmr.methods.scn:SCN", needs=("features", "text")),
     "ms2d": Entry("wsmr.methods.ms2d:MS2D", needs=("features", "text")),
+    "cpl": Entry("wsmr.methods.cpl:CPL", needs=("features", "text")),
 }
 
 
