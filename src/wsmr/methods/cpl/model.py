@@ -31,8 +31,9 @@ class CPLNetwork(nn.Module):
     def __init__(self, embeddings: torch.Tensor, feature_dim: int, s: dict):
         super().__init__()
         self.glove = nn.Embedding.from_pretrained(embeddings, freeze=True)
+        # the authors' attention drops no weights (their attention modules' dropout is 0)
         self.backbone = Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"],
-                                 s["layers"], s["dropout"])
+                                 s["layers"], s["dropout"], attention_dropout=0.0)
         self.start_vector = nn.Parameter(torch.zeros(s["hidden"]))        # before the words
         self.prediction_vector = nn.Parameter(torch.zeros(s["hidden"]))   # after the last clip
         self.gaussian_head = nn.Linear(s["hidden"], 2 * s["proposals"])

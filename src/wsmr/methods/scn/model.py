@@ -31,10 +31,13 @@ class Layer(nn.Module):
     """Self-attention, cross-attention to a memory when decoding, feed-forward; post-norm
     residuals."""
 
-    def __init__(self, dim: int, heads: int, dropout: float):
+    def __init__(self, dim: int, heads: int, dropout: float, attention_dropout: float | None = None):
         super().__init__()
-        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
+                                                    batch_first=True)
+        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
+                                                     batch_first=True)
         self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Dropout(dropout),
                                           nn.Linear(4 * dim, dim))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
@@ -58,13 +61,15 @@ class Backbone(nn.Module):
     """Projections of clips and words into the model's space, and a transformer stack for each."""
 
     def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
-                 dropout: float):
+                 dropout: float, attention_dropout: float | None = None):
+        """`attention_dropout`: dropout on the attention weights (default: `dropout`)."""
         super().__init__()
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
-        self.video_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
-        self.word_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
+        layer = lambda: Layer(dim, heads, dropout, attention_dropout)
+        self.video_stack = nn.ModuleList(layer() for _ in range(layers))
+        self.word_stack = nn.ModuleList(layer() for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
 
     def run(self, stack, x, padding, memory=None, memory_padding=None, causal=False, bias=None,
