@@ -2,6 +2,7 @@
 
     python benchmarks/train.py --method scn  [--variant full] [--steps 5] [--batch-size 128] [--threads 2]
     python benchmarks/train.py --method ms2d [--variant full|supervised] ...
+    python benchmarks/train.py --method cpl  [--variant full] --batch-size 32 ...
 
 Times full training steps (forward, the method's selection and loss, backward, Adam) at the
 paper's settings (config.yaml's Charades-STA settings of the method and variant) and prints
@@ -39,6 +40,9 @@ def build_learner(method: str, settings: dict, dataset: dict, batch: dict):
     """The method's learner on synthetic data (`MethodInputs`' attributes that it reads)."""
     data = SimpleNamespace(embeddings=torch.randn(VOCABULARY, WORD_DIM), feature_dim=FEATURE_DIM,
                            splits={"train": SimpleNamespace(samples=[])})
+    if method == "cpl":
+        from wsmr.methods.cpl import CPLLearner
+        return CPLLearner(data, settings, seed=0)
     if method == "scn":
         from wsmr.methods.scn import SCNLearner, proposal_ratios
         return SCNLearner(data, settings, proposal_ratios(settings, dataset))
@@ -50,7 +54,7 @@ def build_learner(method: str, settings: dict, dataset: dict, batch: dict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=["scn", "ms2d"], required=True)
+    parser.add_argument("--method", choices=["scn", "ms2d", "cpl"], required=True)
     parser.add_argument("--variant", default="full")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)

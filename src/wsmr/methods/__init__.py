@@ -21,6 +21,7 @@ REGISTRY: dict[str, Entry] = {
     "prior": Entry("wsmr.methods.prior:Prior"),
     "scn": Entry("wsmr.methods.scn:SCN", needs=("features", "text")),
     "ms2d": Entry("wsmr.methods.ms2d:MS2D", needs=("features", "text")),
+    "cpl": Entry("wsmr.methods.cpl:CPL", needs=("features", "text")),
 }
 
 

@@ -31,22 +31,28 @@ class Layer(nn.Module):
     """Self-attention, cross-attention to a memory when decoding, feed-forward; post-norm
     residuals."""
 
-    def __init__(self, dim: int, heads: int, dropout: float):
+    def __init__(self, dim: int, heads: int, dropout: float, attention_dropout: float | None = None):
         super().__init__()
-        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
-        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
+                                                    batch_first=True)
+        self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
+                                                     batch_first=True)
         self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Dropout(dropout),
                                           nn.Linear(4 * dim, dim))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x, padding, memory=None, memory_padding=None, causal=None):
-        attended, _ = self.self_attention(x, x, x, key_padding_mask=padding, attn_mask=causal,
+    def forward(self, x, padding, memory=None, memory_padding=None, attn_mask=None,
+                memory_bias=None):
+        """`attn_mask`: a boolean mask or additive float bias on the self-attention's logits;
+        `memory_bias`: an additive bias on the cross-attention's (B * heads, L, S)."""
+        attended, _ = self.self_attention(x, x, x, key_padding_mask=padding, attn_mask=attn_mask,
                                           need_weights=False)
         x = self.norms[0](x + self.dropout(attended))
         if memory is not None:
             attended, _ = self.cross_attention(x, memory, memory, key_padding_mask=memory_padding,
-                                               need_weights=False)
+                                               attn_mask=memory_bias, need_weights=False)
             x = self.norms[1](x + self.dropout(attended))
         return self.norms[2](x + self.dropout(self.feed_forward(x)))
 
@@ -55,23 +61,30 @@ class Backbone(nn.Module):
     """Projections of clips and words into the model's space, and a transformer stack for each."""
 
     def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
-                 dropout: float):
+                 dropout: float, attention_dropout: float | None = None):
+        """`attention_dropout`: dropout on the attention weights (default: `dropout`)."""
         super().__init__()
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
-        self.video_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
-        self.word_stack = nn.ModuleList(Layer(dim, heads, dropout) for _ in range(layers))
+        layer = lambda: Layer(dim, heads, dropout, attention_dropout)
+        self.video_stack = nn.ModuleList(layer() for _ in range(layers))
+        self.word_stack = nn.ModuleList(layer() for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
 
-    def run(self, stack, x, padding, memory=None, memory_padding=None, causal=False):
-        """Encode x with one modality's stack, or decode it attending to `memory`."""
+    def run(self, stack, x, padding, memory=None, memory_padding=None, causal=False, bias=None,
+            memory_bias=None):
+        """Encode x with one modality's stack, or decode it attending to `memory`. `bias` and
+        `memory_bias` (B * heads, L, S) are added to the attention logits before the softmax:
+        a log-weight there reweights the attention over the keys (CPL's Gaussian masks)."""
         x = self.dropout(x + sinusoids(x.shape[1], x.shape[2], x.device))
         attn_mask = None
         if causal:
             attn_mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device).triu(1)
+        if bias is not None:
+            attn_mask = bias if attn_mask is None else bias.masked_fill(attn_mask, -float("inf"))
         for layer in stack:
-            x = layer(x, padding, memory, memory_padding, attn_mask)
+            x = layer(x, padding, memory, memory_padding, attn_mask, memory_bias)
         return x
 
 
