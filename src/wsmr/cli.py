@@ -227,6 +227,7 @@ def cmd_evaluate(args) -> None:
         metrics = evaluate_files(read_jsonl(args.predictions), samples, dataset["ious"])
         write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
+        tracker.log_on_parent(metrics)   # the test metrics beside the run's other ablations
         tracker.log_artifact(args.out)
         log.info("%s/%s seed %d: %s", spec["method"], spec["variant"], args.seed,
                  ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
