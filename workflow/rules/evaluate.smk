@@ -36,7 +36,8 @@ rule table:
         unpack(lambda w: features_input(w, [m for m, _ in wcfg.method_variants(config)])),
         metrics=lambda w: table_metrics(w.dataset, wcfg.method_variants(config)),
     output:
-        csv="results/tables/{dataset}.csv",
+        csv=report("results/tables/{dataset}.csv", caption="../report/table.rst",
+                   category="{dataset}", subcategory="tables", labels={"table": "complete"}),
         md="results/tables/{dataset}.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
@@ -58,7 +59,8 @@ rule headline_table:
         unpack(lambda w: features_input(w, [m for m, _ in wcfg.headline_variants(config)])),
         metrics=lambda w: table_metrics(w.dataset, wcfg.headline_variants(config)),
     output:
-        csv="results/tables/{dataset}.headline.csv",
+        csv=report("results/tables/{dataset}.headline.csv", caption="../report/table.rst",
+                   category="{dataset}", subcategory="tables", labels={"table": "headline"}),
         md="results/tables/{dataset}.headline.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
