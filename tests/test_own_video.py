@@ -35,12 +35,16 @@ def test_videos(workdir: Path) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def supervised_run(small_dag) -> tuple[Path, dict]:
+    return train_supervised(small_dag)
+
+
+def train_supervised(workdir: Path) -> tuple[Path, dict]:
     """ms2d/supervised trained on the DAG's features, text and samples (Method interface)."""
     from wsmr.methods import load
     from wsmr.methods.base import Job, RunInputs
     from wsmr.tracking import Tracker
 
-    config, data = small_config(), small_dag / "results/shapes"
+    config, data = small_config(), workdir / "results/shapes"
     spec = json.loads(wcfg.job_settings(config, "shapes", "ms2d", "supervised"))
     run_dir = data / f"runs/ms2d/supervised/seed{SEED}"
     job = Job(spec["dataset"], "ms2d", "supervised", spec["settings"], SEED)

@@ -260,7 +260,8 @@ def cmd_ground(args) -> None:
     from wsmr.grounding import GroundingError, ground, load_config
 
     try:
-        config = load_config(["config.yaml", *(args.configfile or [])])
+        base = ["config.yaml"] if Path("config.yaml").is_file() or not args.configfile else []
+        config = load_config([*base, *(args.configfile or [])])
         result = ground(args.run, args.video, args.sentence, config, allow_unk=args.allow_unk,
                         gt=tuple(args.gt) if args.gt else None)
     except GroundingError as error:
@@ -445,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", help="a video file (any format PyAV decodes)")
     p.add_argument("sentence")
     p.add_argument("--configfile", action="append",
-                   help="merged over ./config.yaml, as for snakemake (repeatable)")
+                   help="merged over ./config.yaml (when there is one), as for snakemake "
+                        "(repeatable)")
     p.add_argument("--gt", nargs=2, type=float, metavar=("START", "END"),
                    help="the ground truth in seconds: IoUs, and drawn on the plot")
     p.add_argument("--plot", help="draw the timeline to this PNG")

@@ -70,29 +70,33 @@ def plot_timeline(grounding, out: str | Path) -> None:
     scores = np.asarray(grounding.candidate_scores, dtype=np.float64)
     times, curve = score_over_time(candidates, scores, grounding.duration)
     start, end = grounding.moments[0]
-    fig = plt.figure(figsize=(9, 5.2))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1.1, 1])
+    fig = plt.figure(figsize=(9, 5.6))
+    grid = fig.add_gridspec(3, 2, height_ratios=[1.1, 0.32, 0.8], hspace=0.08)
     for column, (label, t) in enumerate((("top-1 start", start), ("top-1 end", end))):
         ax = fig.add_subplot(grid[0, column])
         ax.imshow(frames_at(grounding.video, [min(t, grounding.duration - 1e-3)])[0])
         ax.set_title(f"{label}: {t:.2f} s", fontsize=10)
         ax.axis("off")
-    ax = fig.add_subplot(grid[1, :])
-    ax.plot(times, curve, color="black", lw=1.2, label="best score covering t")
-    low, high = np.nanmin(curve), np.nanmax(curve)
-    span = max(high - low, 1e-6)
-    if grounding.gt:
-        ax.axvspan(*grounding.gt, color="#2ca02c", alpha=0.25, label="ground truth")
+    lane = fig.add_subplot(grid[1, :])
+    curve_ax = fig.add_subplot(grid[2, :], sharex=lane)
+    for ax in (lane, curve_ax):
+        if grounding.gt:
+            ax.axvspan(*grounding.gt, color="#2ca02c", alpha=0.25,
+                       label="ground truth" if ax is curve_ax else None)
     for rank, ((a, b), score) in enumerate(zip(grounding.moments, grounding.scores)):
-        y = high + span * (0.12 + 0.1 * (len(grounding.moments) - rank))
-        ax.plot([a, b], [y, y], lw=5, solid_capstyle="butt", color=TOP_COLOURS[rank % 5],
-                label=f"#{rank + 1} {a:.1f}-{b:.1f} s ({score:.3g})")
-    ax.set(xlim=(0, grounding.duration), xlabel="seconds", ylabel="score",
-           ylim=(low - 0.05 * span, high + span * (0.25 + 0.1 * len(grounding.moments))))
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+        lane.plot([a, b], [-rank, -rank], lw=6, solid_capstyle="butt",
+                  color=TOP_COLOURS[rank % 5])
+        late = b > 0.7 * grounding.duration   # label on the side with room
+        lane.text(a if late else b, -rank, f" #{rank + 1} {a:.1f}-{b:.1f} s ({score:.3g}) ",
+                  va="center", ha="right" if late else "left", fontsize=7)
+    lane.set(ylim=(-len(grounding.moments) + 0.4, 0.6), yticks=[], ylabel="top-5")
+    lane.tick_params(labelbottom=False)
+    curve_ax.plot(times, curve, color="black", lw=1.2, label="best score covering t")
+    curve_ax.set(xlim=(0, grounding.duration), xlabel="seconds", ylabel="score")
+    curve_ax.legend(fontsize=7, loc="lower right")
     run = "/".join(Path(grounding.run).parts[-3:])
     fig.suptitle(f'"{grounding.sentence}" ({run})', fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.97, top=0.9, bottom=0.09)
     save(fig, out)
 
 
@@ -111,14 +115,15 @@ def plot_history(history: str | Path, out: str | Path, title: str) -> None:
     epochs = h.get("epoch", np.arange(1))
     panels = [("training losses", sorted(k for k in h if k.startswith("train_")
                                          and k not in NOT_LOSSES)),
-              ("validation R@1 (%)", sorted(k for k in h if k.startswith("val_R1_"))),
+              # Random's history is one row of validation metrics, without the prefix
+              ("validation R@1 (%)", sorted(k for k in h if k.startswith(("val_R1_", "R1_")))),
               ("width / video", [k for k in WIDTHS if k in h])]
     panels = [(name, keys) for name, keys in panels if keys]
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4 * max(1, len(panels)), 3.2),
                              squeeze=False)
     for ax, (name, keys) in zip(axes[0], panels):
         for key in keys:
-            ax.plot(epochs, h[key], marker="." if len(epochs) < 30 else None,
+            ax.plot(epochs, h[key], marker="o" if len(epochs) < 30 else None,
                     label=key.removeprefix("train_").removeprefix("val_"))
         ax.set(title=name, xlabel="epoch")
         ax.grid(alpha=0.3)

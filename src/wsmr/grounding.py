@@ -103,6 +103,8 @@ def pca_file(run: Run, features: dict) -> Path:
 
 def video_features(video: str | Path, run: Run, ds_cfg: dict) -> VideoFeatures:
     """C3D fc7 of every clip (16 frames every 8), then the dataset's PCA."""
+    import torch
+
     from wsmr.features.pca import project, read_pca
     from wsmr.training import pick_device
     from wsmr.video.c3d import build_c3d, choose_dtype
@@ -113,7 +115,8 @@ def video_features(video: str | Path, run: Run, ds_cfg: dict) -> VideoFeatures:
     mean, components = read_pca(pca_file(run, features), features["pca_dim"])
     model, source = build_c3d(features.get("weights"), features["seed"])
     device = pick_device()
-    [result] = fc7_per_video(model.to(device), [(Path(video).stem, Path(video))],
+    model = model.to(device, memory_format=torch.channels_last_3d)   # as extraction runs it
+    [result] = fc7_per_video(model, [(Path(video).stem, Path(video))],
                              batch_size=features["batch_size"], device=device,
                              dtype=choose_dtype(device, features["precision"]))
     if isinstance(result, BadVideo):
@@ -140,24 +143,29 @@ def check_source(run: Run, source: str) -> None:
 # -- the sentence ------------------------------------------------------------------------------
 def query_sample(sentence: str, run: Run, ds_cfg: dict, allow_unk: bool) -> dict:
     """The one query as the text stage writes samples: tokens and tags, capped (the video's
-    duration and the moment are filled in by the caller)."""
+    duration and the moment are filled in by the caller). Words are checked against the
+    vocabulary before anything is tagged. A method that reads no text gets the sentence only."""
+    from wsmr import methods
     from wsmr.text.stage import add_tokens_and_tags
+    from wsmr.text.tokens import lower_case, split_words
     from wsmr.text.vocabulary import read_vocabulary
 
     sample = {"qid": QID, "vid": QID, "sentence": sentence}
+    if "text" not in methods.needs(run.method):
+        return sample
     if wcfg.is_generated(ds_cfg):   # its grammar comes with its tags: no NLTK data needed
         known = read_json(run.dataset_dir / "raw" / f"{run.dataset}_tags.json")
         sample.update(known.get(sentence, {}))
-    add_tokens_and_tags([sample], "the sentence", ds_cfg["text"]["max_words"])
     vocab_path = run.dataset_dir / "text" / "vocab.json"
-    if vocab_path.is_file():
-        vocab = read_vocabulary(vocab_path)
-        unknown = [word for word in sample["tokens"] if word not in vocab]
-        if unknown and not allow_unk:
-            raise GroundingError(
-                f"{', '.join(repr(w) for w in unknown)} not in the vocabulary of {run.dataset!r} "
-                f"({len(vocab.plain_words)} words, {vocab_path}); rephrase, or pass --allow-unk "
-                "to read them as <unk>")
+    vocab = read_vocabulary(vocab_path)
+    words = sample.get("tokens") or lower_case(split_words(sentence))
+    unknown = [word for word in words if word not in vocab]
+    if unknown and not allow_unk:
+        raise GroundingError(
+            f"{', '.join(repr(w) for w in unknown)} not in the vocabulary of {run.dataset!r} "
+            f"({len(vocab.plain_words)} words, {vocab_path}); rephrase, or pass --allow-unk "
+            "to read them as <unk>")
+    add_tokens_and_tags([sample], "the sentence", ds_cfg["text"]["max_words"])
     return sample
 
 
