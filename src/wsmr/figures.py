@@ -86,9 +86,11 @@ def plot_timeline(grounding, out: str | Path) -> None:
     for rank, ((a, b), score) in enumerate(zip(grounding.moments, grounding.scores)):
         lane.plot([a, b], [-rank, -rank], lw=6, solid_capstyle="butt",
                   color=TOP_COLOURS[rank % 5])
-        late = b > 0.7 * grounding.duration   # label on the side with room
-        lane.text(a if late else b, -rank, f" #{rank + 1} {a:.1f}-{b:.1f} s ({score:.3g}) ",
-                  va="center", ha="right" if late else "left", fontsize=7)
+        # the label on the side with room; over the bar when neither has
+        x, ha = ((b, "left") if b < 0.7 * grounding.duration else
+                 (a, "right") if a > 0.3 * grounding.duration else (a, "left"))
+        lane.text(x, -rank, f" #{rank + 1} {a:.1f}-{b:.1f} s ({score:.3g}) ", va="center",
+                  ha=ha, fontsize=7)
     lane.set(ylim=(-len(grounding.moments) + 0.4, 0.6), yticks=[], ylabel="top-5")
     lane.tick_params(labelbottom=False)
     curve_ax.plot(times, curve, color="black", lw=1.2, label="best score covering t")
@@ -136,7 +138,7 @@ def plot_history(history: str | Path, out: str | Path, title: str) -> None:
 def plot_probe(results: dict, out: str | Path) -> None:
     """The linear probe's test accuracy per attribute beside chance (all clips, event clips)."""
     plt = pyplot()
-    attributes = sorted(results)
+    attributes = sorted(k for k, v in results.items() if isinstance(v, dict))   # not counts
     x = np.arange(len(attributes))
     fig, ax = plt.subplots(figsize=(6, 3.2))
     bars = (("accuracy", "all clips"), ("event_accuracy", "event clips"),
