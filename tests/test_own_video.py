@@ -138,9 +138,12 @@ def write_video(path: Path, frames: int) -> None:
 def test_the_report_has_the_tables_and_a_figure_of_each_run_kind(small_dag):
     """`snakemake --report` on the small DAG's outputs: the tables, the PCA and probe figures,
     and for each method a training-curves figure and a timeline."""
-    from test_pipeline import REPORT_RUNS, snakemake
+    from test_pipeline import FIGURES, REPORT_RUNS, TABLE, snakemake
 
-    snakemake(small_dag, "--report", "report.html")
+    # the report covers the targets' DAG (the default target's when none is named): all of
+    # its report items must exist
+    snakemake(small_dag, "--report", "report.html", TABLE, "results/shapes/features/probe.png",
+              *FIGURES)
     html = (small_dag / "report.html").read_text()
     names = set(re.findall(r"[\w./-]+\.(?:png|csv)", html))
     assert {"shapes.csv", "pca_explained_variance.png", "probe.png"} <= {Path(n).name
