@@ -42,3 +42,11 @@ def mlflow_server(tmp_path_factory) -> Iterator[str]:
         yield uri
     finally:
         services.stop(server)
+
+
+@pytest.fixture(scope="session")
+def small_dag(tmp_path_factory) -> Path:
+    """The workdir of one DAG run on the small test config (tests/test_pipeline.py)."""
+    from test_pipeline import run_small_dag
+
+    return run_small_dag(tmp_path_factory.mktemp("dag"))

@@ -48,13 +48,25 @@ def runs(workdir: Path):
     return mlflow.search_runs(experiment_names=["wsmr/shapes"])
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+# a few runs' report figures (tests/test_own_video.py reads them): one of each method
+REPORT_RUNS = ("random/default", "scn/full", "ms2d/full")
+FIGURES = tuple(f"results/shapes/runs/{run}/seed0/{figure}" for run in REPORT_RUNS
+                for figure in ("history.png", "timelines/query0.png"))
+
+
+def run_small_dag(workdir: Path) -> Path:
+    """The DAG on the small test config; conftest's session fixture `small_dag` runs it once
+    for every test file that reads it."""
     if shutil.which("snakemake", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("snakemake is not installed beside this Python")
-    workdir = tmp_path_factory.mktemp("dag")
-    snakemake(workdir, TABLE, VOCAB, FEATURES, PROBE)
+    snakemake(workdir, TABLE, VOCAB, FEATURES, PROBE, "results/shapes/features/probe.png",
+              *FIGURES)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def workdir(small_dag):
+    return small_dag
 
 
 def test_table_has_the_random_row_over_both_seeds(workdir):
@@ -73,7 +85,8 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     rows = wcfg.method_variants(config)
     expected = ({"shapes", "samples", "text", "table", "extract-shard0", "extract-shard1", "pca",
                  "probe", "other_query"}
-                | {f"{stage}-{method}-{variant}-s{seed}" for stage in ("train", "predict", "evaluate")
+                | {f"{stage}{method}-{variant}-s{seed}"
+                   for stage in ("train-", "predict-", "evaluate-", "")   # "": the run's parent
                    for method, variant in rows for seed in config["seeds"]})
     assert set(names) == expected and set(names.values()) == {1}
     trained = found[found["tags.stage"] == "train"]

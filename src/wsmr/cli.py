@@ -112,7 +112,8 @@ def log_features_report(tracker, report: dict, out: Path) -> None:
 
 
 def cmd_pca(args) -> None:
-    from wsmr.features.pca import Shards, fit_pca, plot_explained_variance, write_pca_features
+    from wsmr.features.pca import (Shards, fit_pca, plot_explained_variance, write_pca,
+                                   write_pca_features)
 
     with Shards(args.fc7) as shards:
         with tracking.job_run(args.tracking, dataset=args.dataset, stage="pca",
@@ -123,6 +124,7 @@ def cmd_pca(args) -> None:
             train = [r["vid"] for r in read_jsonl(Path(args.samples_dir) / "train.jsonl")]
             pca = fit_pca(shards, train, args.dim)
             report = write_pca_features(shards, pca, list(vids), args.out)
+            write_pca(pca, args.pca)   # what `wsmr ground` projects a new video's fc7 with
             plot_explained_variance(pca.explained_variance_ratio_, args.plot)
             tracker.log_artifact(args.plot)
             log_features_report(tracker, report, Path(args.report))
@@ -243,13 +245,16 @@ def cmd_evaluate(args) -> None:
         metrics = evaluate_files(read_jsonl(args.predictions), samples, dataset["ious"])
         write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
+        tracker.log_on_parent(metrics)   # the test metrics beside the run's other ablations
         tracker.log_artifact(args.out)
         log.info("%s/%s seed %d: %s", spec["method"], spec["variant"], args.seed,
                  ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
         if args.other_query_samples:
             control = evaluate_other_query(args, skipped, dataset["ious"])
-            tracker.log_metrics({f"other_query_{k}": v for k, v in control.items()
-                                 if isinstance(v, float)})
+            control_metrics = {f"other_query_{k}": v for k, v in control.items()
+                               if isinstance(v, float)}
+            tracker.log_metrics(control_metrics)
+            tracker.log_on_parent(control_metrics)   # grounding, beside the run's R@1
             tracker.log_artifact(args.other_query_out)
 
 
@@ -315,6 +320,61 @@ def metrics_by_row(paths) -> dict[tuple[str, str], list[dict]]:
             raise ValueError(f"{path}: not inside runs/{{method}}/{{variant}}/seed{{n}}/")
         rows.setdefault((match["method"], match["variant"]), []).append(read_json(path))
     return rows
+
+
+def cmd_ground(args) -> None:
+    from wsmr.grounding import GroundingError, ground, load_config
+
+    try:
+        base = ["config.yaml"] if Path("config.yaml").is_file() or not args.configfile else []
+        config = load_config([*base, *(args.configfile or [])])
+        result = ground(args.run, args.video, args.sentence, config, allow_unk=args.allow_unk,
+                        gt=tuple(args.gt) if args.gt else None)
+    except GroundingError as error:
+        sys.exit(f"wsmr ground: {error}")
+    summary = result.summary()
+    if args.plot:
+        from wsmr.figures import plot_timeline
+
+        plot_timeline(result, args.plot)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f'"{args.sentence}" in {args.video} ({summary["duration"]:.2f} s), {args.run}:')
+    for row in summary["moments"]:
+        iou = f"  IoU {row['iou']:.2f}" if "iou" in row else ""
+        print(f"  #{row['rank']}  {row['start']:7.2f} - {row['end']:7.2f} s  "
+              f"score {row['score']:.4f}{iou}")
+
+
+def cmd_timelines(args) -> None:
+    """The `ground` timeline of a few test queries of one test video, for the report."""
+    from wsmr.figures import plot_timeline
+    from wsmr.grounding import ground, stored_features
+
+    config = json.loads(args.config)
+    samples = sorted(read_jsonl(args.samples), key=lambda s: s["qid"])
+    video = samples[0]["vid"]
+    queries = [s for s in samples if s["vid"] == video]
+    features = stored_features(args.features, video) if args.features else None
+    for out, sample in zip(args.out, queries[:: max(1, len(queries) // len(args.out))]):
+        result = ground(args.run, Path(args.videos) / args.video_pattern.format(vid=video),
+                        sample["sentence"], config, gt=(sample["start"], sample["end"]),
+                        features=features, allow_unk=True)
+        plot_timeline(result, out)
+        log.info("%s: %s", out, result.summary()["moments"][0])
+
+
+def cmd_history_plot(args) -> None:
+    from wsmr.figures import plot_history
+
+    plot_history(args.history, args.out, args.title)
+
+
+def cmd_probe_plot(args) -> None:
+    from wsmr.figures import plot_probe
+
+    plot_probe(read_json(args.probe), args.out)
 
 
 def features_notes(features: Path | None) -> list[str]:
@@ -395,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--plot", required=True, help="explained variance (PNG)")
+    p.add_argument("--pca", required=True, help="the fitted PCA (HDF5: data/x_mean, data/U)")
     p.add_argument("--report", required=True)
     p.set_defaults(func=cmd_pca)
 
@@ -458,6 +519,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
     p.set_defaults(func=cmd_table)
+
+    p = stages.add_parser("ground", help="the top moments of a sentence in any video, by a run")
+    p.add_argument("--run", required=True, help="results/{dataset}/runs/{method}/{variant}/seed{n}")
+    p.add_argument("video", help="a video file (any format PyAV decodes)")
+    p.add_argument("sentence")
+    p.add_argument("--configfile", action="append",
+                   help="merged over ./config.yaml (when there is one), as for snakemake "
+                        "(repeatable)")
+    p.add_argument("--gt", nargs=2, type=float, metavar=("START", "END"),
+                   help="the ground truth in seconds: IoUs, and drawn on the plot")
+    p.add_argument("--plot", help="draw the timeline to this PNG")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--allow-unk", action="store_true",
+                   help="read words outside the vocabulary as <unk> instead of stopping")
+    p.set_defaults(func=cmd_ground)
+
+    p = stages.add_parser("timelines", help="`ground` timelines of test queries (the report's)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--config", required=True, help="the workflow's config (JSON)")
+    p.add_argument("--samples", required=True, help="the test split's samples")
+    p.add_argument("--videos", required=True, help="the folder holding the videos")
+    p.add_argument("--video-pattern", default="{vid}.mp4")
+    p.add_argument("--features", help="the dataset's features, instead of C3D again")
+    p.add_argument("--out", nargs="+", required=True, help="one PNG per query")
+    p.set_defaults(func=cmd_timelines)
+
+    p = stages.add_parser("history-plot", help="a run's training curves from its history.csv")
+    p.add_argument("--history", required=True)
+    p.add_argument("--title", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_history_plot)
+
+    p = stages.add_parser("probe-plot", help="the features probe's accuracies against chance")
+    p.add_argument("--probe", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_probe_plot)
     return parser
 
 

@@ -71,7 +71,9 @@ rule table:
         metrics=lambda w: table_metrics(w.dataset, table_rows(w)),
         controls=lambda w: table_control_metrics(w.dataset, table_rows(w)),
     output:
-        csv="results/tables/{dataset}{rows}.csv",
+        csv=report("results/tables/{dataset}{rows}.csv", caption="../report/table.rst",
+                   category="{dataset}", subcategory="tables",
+                   labels={"table": "{dataset}{rows}"}),
         md="results/tables/{dataset}{rows}.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),

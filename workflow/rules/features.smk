@@ -51,8 +51,11 @@ rule pca_features:
         samples=lambda w: [samples(w.dataset, split) for split in SPLITS],
     output:
         features=FEATURES,
-        plot="results/{dataset}/features/pca_explained_variance.png",
+        plot=report("results/{dataset}/features/pca_explained_variance.png",
+                    caption="../report/pca.rst", category="{dataset}", subcategory="features",
+                    labels={"figure": "PCA explained variance"}),
         report="results/{dataset}/features/report.json",
+        pca="results/{dataset}/features/pca.h5",
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
     params:
@@ -66,7 +69,8 @@ rule pca_features:
     shell:
         "wsmr --tracking {TRACKING:q} pca --dataset {wildcards.dataset}"
         " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
-        " --out {output.features} --plot {output.plot} --report {output.report} 2> {log}"
+        " --out {output.features} --plot {output.plot} --report {output.report}"
+        " --pca {output.pca} 2> {log}"
 
 
 rule import_features:

@@ -1,4 +1,10 @@
-"""fc7 shards -> PCA (fit on the training split only) -> the features contract, `c3d_pca500.h5`."""
+"""fc7 shards -> PCA (fit on the training split only) -> the features contract, `c3d_pca500.h5`.
+
+The fitted PCA is kept beside the features (`pca.h5`) in the layout of ActivityNet's official
+`PCA_activitynet_v1-3.hdf5`: `data/x_mean` (D,) and `data/U` (D, k), one component per column,
+projecting as `(x - x_mean) @ U[:, :dim]`. So one reader projects a new video's fc7 into either
+space: a dataset's own PCA, or the official one (`features.pca.path`).
+"""
 
 from __future__ import annotations
 
@@ -121,3 +127,35 @@ def plot_explained_variance(ratio: np.ndarray, out: str | Path) -> None:
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def write_pca(pca: IncrementalPCA, out: str | Path) -> None:
+    """The fitted mean and components, in the official file's layout (see the module doc)."""
+    from wsmr.io import atomic_path
+
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
+        h5["data/x_mean"] = pca.mean_.astype(np.float32)
+        h5["data/U"] = pca.components_.T.astype(np.float32)
+        h5["data/explained_variance_ratio"] = pca.explained_variance_ratio_.astype(np.float32)
+
+
+def read_pca(path: str | Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x_mean (D,), U (D, dim)) from a PCA file: `data/U` and `data/x_mean` (ours and
+    ActivityNet's official file), or the same two at the root."""
+    with h5py.File(path, "r") as h5:
+        group = h5["data"] if "data" in h5 else h5
+        if "U" not in group or "x_mean" not in group:
+            raise ValueError(f"{path}: not a PCA file: expected datasets data/U (D, k) and "
+                             f"data/x_mean (D,), found {sorted(h5)}")
+        mean, components = np.asarray(group["x_mean"], np.float64).ravel(), group["U"]
+        if components.ndim != 2 or components.shape[0] != len(mean) or components.shape[1] < dim:
+            raise ValueError(f"{path}: U has shape {components.shape}, x_mean {mean.shape}; "
+                             f"projecting to {dim} dimensions needs U of ({len(mean)}, >= {dim})")
+        return mean, np.asarray(components[:, :dim], np.float64)
+
+
+def project(fc7: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """fc7 (n, D) into the PCA space (n, k), as IncrementalPCA.transform computes it."""
+    if fc7.shape[1] != len(mean):
+        raise ValueError(f"fc7 has {fc7.shape[1]} dimensions but the PCA was fit on {len(mean)}")
+    return ((fc7.astype(np.float64) - mean) @ components).astype(np.float32)
