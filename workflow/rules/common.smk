@@ -121,10 +121,13 @@ def table_metrics(dataset, rows):
 def table_notes(wildcards):
     seeds = ", ".join(map(str, config["seeds"]))
     random = config["methods"]["random"]["settings"]
+    step = dataset_config(wildcards)["clip_stride_s"]
     notes = [f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
              "scored on the test split",
              "random: uniform draws among SCN's candidate windows of the dataset's ratios "
-             f"(see README), NMS {random['nms']}, top-{random['top_n']}"]
+             f"(see README), ending on a feature-free grid of {step} s steps (clip_stride_s; "
+             f"at most {random['max_steps']}), NMS {random['nms']}, top-{random['top_n']}; "
+             "learned rows: on each video's own clip times (its fps)"]
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
 
 

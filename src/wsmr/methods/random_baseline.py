@@ -1,10 +1,15 @@
 """The Random baseline: the floor every learned method is measured against.
 
 For each query it draws moments uniformly, with a seed, from SCN's candidate windows for the
-dataset: every ratio r of the video's length D, ending at every step of a grid over the video
-(step = the clip stride, at most `max_steps` steps, as SCN caps its frames). Windows that would
-start before 0 are not candidates. The top-n after NMS are the first draws that survive NMS,
-so R@5 is measured the same way as for the learned methods.
+dataset: every ratio r of the video's length D, ending at every step of a grid over the video.
+Windows that would start before 0 are not candidates. The top-n after NMS are the first draws
+that survive NMS, so R@5 is measured the same way as for the learned methods.
+
+The grid is feature-free: D split into ceil(D / clip_stride_s) equal steps, at most
+`max_steps` (as SCN caps its frames). Random reads the annotations only, never the features,
+so it is the same floor whichever video features a table uses, and it runs before any video
+is decoded; the learned methods' windows end on each video's own clip times instead (see
+wsmr.methods.inputs). The table's note states the step.
 """
 
 from __future__ import annotations
@@ -21,10 +26,15 @@ from wsmr.methods.base import Method, RunInputs
 from wsmr.training import write_history
 
 
+def grid_steps(duration: float, stride_s: float, max_steps: int) -> int:
+    """How many equal steps the feature-free grid cuts a video of `duration` seconds into."""
+    return max(1, min(max_steps, math.ceil(duration / stride_s - 1e-9)))
+
+
 def candidate_windows(duration: float, ratios: list[float], stride_s: float,
                       max_steps: int) -> np.ndarray:
     """(n, 2) windows (end - r * duration, end) for every ratio and grid end; start >= 0."""
-    steps = max(1, min(max_steps, math.ceil(duration / stride_s - 1e-9)))
+    steps = grid_steps(duration, stride_s, max_steps)
     ends = duration * np.arange(1, steps + 1) / steps
     widths = duration * np.asarray(ratios, dtype=np.float64)
     starts = ends[None, :] - widths[:, None]
