@@ -26,15 +26,10 @@ from wsmr.methods.base import Method, RunInputs
 from wsmr.training import write_history
 
 
-def grid_steps(duration: float, stride_s: float, max_steps: int) -> int:
-    """How many equal steps the feature-free grid cuts a video of `duration` seconds into."""
-    return max(1, min(max_steps, math.ceil(duration / stride_s - 1e-9)))
-
-
 def candidate_windows(duration: float, ratios: list[float], stride_s: float,
                       max_steps: int) -> np.ndarray:
     """(n, 2) windows (end - r * duration, end) for every ratio and grid end; start >= 0."""
-    steps = grid_steps(duration, stride_s, max_steps)
+    steps = max(1, min(max_steps, math.ceil(duration / stride_s - 1e-9)))
     ends = duration * np.arange(1, steps + 1) / steps
     widths = duration * np.asarray(ratios, dtype=np.float64)
     starts = ends[None, :] - widths[:, None]
