@@ -32,7 +32,8 @@ def synthetic_batch(batch_size: int) -> dict:
             "words": torch.randint(5, VOCABULARY, (batch_size, WORDS)),
             "n_words": torch.full((batch_size,), WORDS),
             "tags": [["DT", "NN", "VBZ", "JJ"] * (WORDS // 4)] * batch_size,
-            "clip_edges": torch.linspace(0, 30.0, CLIPS + 1, dtype=torch.float64).expand(batch_size, -1)}
+            "clip_edges": torch.linspace(0, 30.0, CLIPS + 1, dtype=torch.float64)
+                                .expand(batch_size, -1)}
 
 
 def build_learner(method: str, settings: dict, dataset: dict, batch: dict):
