@@ -33,13 +33,14 @@ def synthetic_batch(batch_size: int) -> dict:
             "words": torch.randint(5, VOCABULARY, (batch_size, WORDS)),
             "n_words": torch.full((batch_size,), WORDS),
             "tags": [["DT", "NN", "VBZ", "JJ"] * (WORDS // 4)] * batch_size,
-            "durations": torch.full((batch_size,), 30.0, dtype=torch.float64)}
+            "clip_edges": torch.linspace(0, 30.0, CLIPS + 1, dtype=torch.float64)
+                                .expand(batch_size, -1)}
 
 
 def build_learner(method: str, settings: dict, dataset: dict, batch: dict):
     """The method's learner on synthetic data (`MethodInputs`' attributes that it reads)."""
     data = SimpleNamespace(embeddings=torch.randn(VOCABULARY, WORD_DIM), feature_dim=FEATURE_DIM,
-                           splits={"train": SimpleNamespace(samples=[])})
+                           splits={"train": SimpleNamespace(samples=[])}, clip_edges={})
     if method == "cpl":
         from wsmr.methods.cpl import CPLLearner
         return CPLLearner(data, settings, seed=0)

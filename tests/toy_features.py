@@ -9,9 +9,11 @@ import h5py
 import numpy as np
 
 from wsmr.data.shapes import COLOURS, SHAPES, VERBS, describe, plan_video
+from wsmr.features import store
 from wsmr.io import write_jsonl
 from wsmr.methods.base import RunInputs
 from wsmr.text.vocabulary import build_vocabulary, write_vocabulary
+from wsmr.video.decode import clip_seconds
 
 GENERATOR = {"fps": 8, "events_per_video": 3, "duration_s": [20.0, 28.0]}
 CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *VERBS])}
@@ -46,9 +48,11 @@ def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise:
                         "qid": f"{vid}:{e}:{q}", "vid": vid, "duration": n_frames / GENERATOR["fps"],
                         "start": event.start, "end": event.end, "sentence": " ".join(tokens),
                         "tokens": tokens, "tags": tags})
-    with h5py.File(root / "features.h5", "w") as store:
+    with h5py.File(root / "features.h5", "w") as h5:
         for vid, array in features.items():
-            store[vid] = array
+            # clip i codes the stride of frames [8i, 8i + 8), as C3D's clip i starts it
+            store.put(h5, vid, array, clip_seconds(len(array) * STRIDE, GENERATOR["fps"]),
+                      GENERATOR["fps"])
     paths = {}
     for split, rows in samples.items():
         paths[split] = root / f"{split}.jsonl"

@@ -159,10 +159,13 @@ def table_notes(wildcards):
     seeds = ", ".join(map(str, config["seeds"]))
     random = config["methods"]["random"]["settings"]
     prior = config["methods"]["prior"]["settings"]
+    step = dataset_config(wildcards)["clip_stride_s"]
     notes = [f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
              "scored on the test split",
              "random: uniform draws among SCN's candidate windows of the dataset's ratios "
-             f"(see README), NMS {random['nms']}, top-{random['top_n']}",
+             f"(see README), ending on a feature-free grid of {step} s steps (clip_stride_s; "
+             f"at most {random['max_steps']}), NMS {random['nms']}, top-{random['top_n']}; "
+             "learned rows: on each video's own clip times (its fps)",
              "prior: one query-blind window for every query, the best on a 1/"
              f"{prior['grid']} grid by R@1 at {prior['select_on']} on the *training boundaries*: "
              "a bias diagnostic, not a weakly supervised competitor; a row grounds the query "

@@ -1,5 +1,13 @@
 """What the learned methods read: clip features per video, tokenised queries, GloVe vectors,
-batched as padded tensors (no Python loop over a batch's samples inside a model)."""
+batched as padded tensors (no Python loop over a batch's samples inside a model).
+
+Clip times. Methods work in clip positions: position p in [0, n] of a video's n clips (after
+pooling to the cap). Seconds come from the video's own clips, as the features file records
+them (`clip_seconds`, from the video's fps), never from a config constant: clip i stands for
+the stride it starts, from its first frame to the next clip's first frame, and the last clip
+runs to the video's last frame. Those n + 1 `clip_edges` map positions to seconds and back,
+linearly within a clip.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +21,63 @@ from wsmr.methods.base import RunInputs
 from wsmr.text.vocabulary import PAD_ID, read_vocabulary
 
 
+def pooled_segments(n: int, max_clips: int) -> np.ndarray:
+    """The clip indices where pooled segments begin, and n: at most `max_clips` equal segments."""
+    if n <= max_clips:
+        return np.arange(n + 1)
+    return np.linspace(0, n, max_clips + 1).round().astype(int)   # strictly rising: n > max_clips
+
+
 def pool_to(features: np.ndarray, max_clips: int) -> np.ndarray:
     """At most `max_clips` rows: longer videos are mean-pooled over equal segments (the papers
     cap their frames at 200), so every clip still contributes."""
-    n = len(features)
-    if n <= max_clips:
+    if len(features) <= max_clips:
         return features
-    edges = np.linspace(0, n, max_clips + 1).round().astype(int)
-    return np.stack([features[a:max(b, a + 1)].mean(axis=0) for a, b in zip(edges, edges[1:])])
+    edges = pooled_segments(len(features), max_clips)
+    return np.stack([features[a:b].mean(axis=0) for a, b in zip(edges, edges[1:])])
 
 
-def load_features(path, vids: set[str], max_clips: int) -> dict[str, np.ndarray]:
-    """Each video's (n_clips, dim) float32 array from the features contract, pooled to the cap."""
+def clip_edges(clip_seconds: np.ndarray, max_clips: int) -> np.ndarray:
+    """(n + 1,) seconds: where each (pooled) clip's stride begins, then the end of the last
+    frame. `clip_seconds` is the features file's (n_clips, 2) spans of real frames."""
+    spans = np.asarray(clip_seconds, dtype=np.float64)
+    edges = np.append(spans[:, 0], spans[-1, 1])
+    return edges[pooled_segments(len(spans), max_clips)]
+
+
+def load_features(path, vids: set[str], max_clips: int) -> tuple[dict, dict]:
+    """Each video's (n_clips, dim) float32 array from the features contract, pooled to the cap,
+    and its clip edges in seconds (see `clip_edges`)."""
     with h5py.File(path, "r") as store:
         missing = sorted(v for v in vids if v not in store)
         if missing:
             raise KeyError(f"{path}: no features for {len(missing)} videos, e.g. {missing[:5]}")
-        return {vid: pool_to(np.asarray(store[vid], dtype=np.float32), max_clips) for vid in vids}
+        features = {vid: pool_to(np.asarray(store[vid], dtype=np.float32), max_clips)
+                    for vid in vids}
+        no_times = sorted(v for v in vids if "clip_seconds" not in store[v].attrs)
+        if no_times:
+            raise ValueError(f"{path}: videos without clip_seconds (the features contract gives "
+                             f"every video its clip times), e.g. {no_times[:5]}")
+        edges = {vid: clip_edges(store[vid].attrs["clip_seconds"], max_clips) for vid in vids}
+    return features, edges
+
+
+def positions_to_seconds(positions: torch.Tensor, edges: torch.Tensor,
+                         n_clips: torch.Tensor) -> torch.Tensor:
+    """Clip positions (B, ...) in [0, n_clips] -> seconds, through each row's clip edges
+    (B, >= n_clips + 1, padded); positions past a row's last clip are held at its end."""
+    flat = positions.reshape(len(positions), -1).to(edges.dtype)
+    limit = n_clips.to(edges.dtype)[:, None]
+    flat = flat.clamp(min=0).minimum(limit)
+    clip = flat.floor().long().minimum(n_clips[:, None] - 1)
+    start, end = edges.gather(1, clip), edges.gather(1, clip + 1)
+    return (start + (flat - clip) * (end - start)).reshape(positions.shape)
+
+
+def seconds_to_fractions(seconds, edges: np.ndarray) -> np.ndarray:
+    """Seconds -> clip positions as fractions of the video's clips (the inverse map)."""
+    n = len(edges) - 1
+    return np.interp(seconds, edges, np.arange(n + 1)) / n
 
 
 @dataclass
@@ -51,7 +99,7 @@ class MethodInputs:
         self.max_words = max_words
         self.splits = {split: self._queries(inputs.split(split)) for split in splits}
         vids = {s["vid"] for q in self.splits.values() for s in q.samples}
-        self.features = load_features(inputs.features, vids, max_clips)
+        self.features, self.clip_edges = load_features(inputs.features, vids, max_clips)
         self.feature_dim = next(iter(self.features.values())).shape[1]
 
     def _queries(self, samples: list[dict]) -> QueryData:
@@ -69,13 +117,14 @@ class MethodInputs:
         n_words = torch.tensor([len(w) for w in words])
         video = torch.zeros(len(samples), int(n_clips.max()), self.feature_dim)
         word_ids = torch.full((len(samples), int(n_words.max())), PAD_ID, dtype=torch.long)
-        for row, (c, w) in enumerate(zip(clips, words)):   # copying into the padded tensors
+        edges = torch.zeros(len(samples), int(n_clips.max()) + 1, dtype=torch.float64)
+        for row, (c, w, s) in enumerate(zip(clips, words, samples)):   # into the padded tensors
             video[row, : len(c)] = torch.from_numpy(c)
             word_ids[row, : len(w)] = torch.from_numpy(w)
+            edges[row, : len(c) + 1] = torch.from_numpy(self.clip_edges[s["vid"]])
         return {"qids": [s["qid"] for s in samples], "video": video, "n_clips": n_clips,
                 "words": word_ids, "n_words": n_words,
-                "tags": [data.tags[i] for i in indices],
-                "durations": torch.tensor([s["duration"] for s in samples], dtype=torch.float64)}
+                "tags": [data.tags[i] for i in indices], "clip_edges": edges}
 
     def epoch_batches(self, split: str, rng: np.random.Generator | None, batch_size: int):
         order = np.arange(len(self.splits[split].samples))

@@ -1,10 +1,15 @@
 """The Random baseline: the floor every learned method is measured against.
 
 For each query it draws moments uniformly, with a seed, from SCN's candidate windows for the
-dataset: every ratio r of the video's length D, ending at every step of a grid over the video
-(step = the clip stride, at most `max_steps` steps, as SCN caps its frames). Windows that would
-start before 0 are not candidates. The top-n after NMS are the first draws that survive NMS,
-so R@5 is measured the same way as for the learned methods.
+dataset: every ratio r of the video's length D, ending at every step of a grid over the video.
+Windows that would start before 0 are not candidates. The top-n after NMS are the first draws
+that survive NMS, so R@5 is measured the same way as for the learned methods.
+
+The grid is feature-free: D split into ceil(D / clip_stride_s) equal steps, at most
+`max_steps` (as SCN caps its frames). Random reads the annotations only, never the features,
+so it is the same floor whichever video features a table uses, and it runs before any video
+is decoded; the learned methods' windows end on each video's own clip times instead (see
+wsmr.methods.inputs). The table's note states the step.
 """
 
 from __future__ import annotations

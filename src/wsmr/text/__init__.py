@@ -33,18 +33,27 @@ Samples that already carry `tokens` and `tags` are kept as they are (still cappe
 need no NLTK data. Without the tagger data, `download_nltk_data(dir)` fetches it (online).
 """
 
-from wsmr.text.embeddings import embedding_matrix, lookup_glove, read_glove_file, read_packaged_glove
-from wsmr.text.stage import DEFAULT_SETTINGS, add_tokens_and_tags, build_text, resolve_settings
-from wsmr.text.tagging import TaggerDataMissing, download_nltk_data, tag_sentences
-from wsmr.text.tokens import cap_words, split_words
-from wsmr.text.vocabulary import (
-    SPECIALS,
-    Vocabulary,
-    build_vocabulary,
-    read_vocabulary,
-    unk_share,
-    write_vocabulary,
-)
+import importlib
+
+# Loaded on first use (PEP 562): the tagger's and tokenizer's `import nltk` costs seconds, and
+# every train/predict job reads only wsmr.text.vocabulary.
+_SUBMODULE = {
+    "embedding_matrix": "embeddings", "lookup_glove": "embeddings",
+    "read_glove_file": "embeddings", "read_packaged_glove": "embeddings",
+    "DEFAULT_SETTINGS": "stage", "add_tokens_and_tags": "stage", "build_text": "stage",
+    "resolve_settings": "stage",
+    "TaggerDataMissing": "tagging", "download_nltk_data": "tagging", "tag_sentences": "tagging",
+    "cap_words": "tokens", "split_words": "tokens",
+    "SPECIALS": "vocabulary", "Vocabulary": "vocabulary", "build_vocabulary": "vocabulary",
+    "read_vocabulary": "vocabulary", "unk_share": "vocabulary", "write_vocabulary": "vocabulary",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULE:
+        return getattr(importlib.import_module(f"wsmr.text.{_SUBMODULE[name]}"), name)
+    raise AttributeError(f"module 'wsmr.text' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_SETTINGS",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from wsmr.evaluation import ranked_prediction
-from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.inputs import MethodInputs, positions_to_seconds, seconds_to_fractions
 from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
                                     reconstruction_loss, reconstruction_nll, rg_bce,
                                     scaled_iou, scaled_iou_bce)
@@ -40,8 +40,10 @@ class MS2DLearner(Learner):
     def __init__(self, data: MethodInputs, settings: dict):
         self.data, self.s = data, settings
         self.model = MS2DNetwork(data.embeddings, data.feature_dim, settings)
-        # ground truth of the training queries, as video fractions: read by `supervised` only
-        self.targets = {row["qid"]: (row["start"] / row["duration"], row["end"] / row["duration"])
+        # ground truth of the training queries, as fractions of the video's clips (through its
+        # own clip times): read by `supervised` only
+        self.targets = {row["qid"]: tuple(seconds_to_fractions([row["start"], row["end"]],
+                                                               data.clip_edges[row["vid"]]))
                         for row in data.splits["train"].samples}
 
     def run(self, batch) -> list[dict]:
@@ -105,7 +107,9 @@ class MS2DLearner(Learner):
         predictions = []
         for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
             scores, bounds = self.candidates(self.on_device(batch))
-            seconds = (bounds.cpu()[None] * batch["durations"][:, None, None]).numpy()
+            # bounds are fractions of the clips: seconds from each video's own clips
+            positions = bounds.cpu()[None] * batch["n_clips"][:, None, None]
+            seconds = positions_to_seconds(positions, batch["clip_edges"], batch["n_clips"]).numpy()
             scores = scores.cpu().double().numpy()
             predictions += [ranked_prediction(qid, seconds[row], scores[row], self.s["test_nms"],
                                               self.s["top_n"])

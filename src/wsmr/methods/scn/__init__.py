@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from wsmr.evaluation import ranked_prediction
-from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.inputs import MethodInputs, positions_to_seconds
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
 from wsmr.methods.scn.model import SCNNetwork, padding_mask
@@ -68,8 +68,9 @@ class SCNLearner(Learner):
         predictions = []
         for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
             scores, bounds, valid = self.scores_and_bounds(self.on_device(batch))
-            seconds = (bounds.cpu().double()
-                       * (batch["durations"] / batch["n_clips"])[:, None, None]).numpy()
+            # bounds are clip positions: seconds from each video's own clips
+            seconds = positions_to_seconds(bounds.cpu(), batch["clip_edges"],
+                                           batch["n_clips"]).numpy()
             scores, valid = scores.float().cpu().numpy(), valid.cpu().numpy()
             predictions += [ranked_prediction(qid, seconds[row][valid[row]], scores[row][valid[row]],
                                               self.s["test_nms"], self.s["top_n"])
