@@ -21,7 +21,7 @@ from wsmr.methods.cpl.gaussians import (gaussian_masks, moment_bounds, negative_
 from wsmr.methods.cpl.loss import (contrastive_term, diversity_loss, positive_losses,
                                    reconstruction_term)
 from wsmr.methods.cpl.model import CPLNetwork
-from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.inputs import MethodInputs, positions_to_seconds
 from wsmr.methods.scn.loss import reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
 from wsmr.methods.scn.model import padding_mask
@@ -124,7 +124,10 @@ class CPLLearner(Learner):
             torch.manual_seed(self.seed)
             for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
                 bounds, scores = self.ranked(self.on_device(batch))
-                seconds = (bounds.cpu().double() * batch["durations"][:, None, None]).numpy()
+                # bounds are fractions of the clips: seconds from each video's own clips
+                positions = bounds.cpu().double() * batch["n_clips"][:, None, None]
+                seconds = positions_to_seconds(positions, batch["clip_edges"],
+                                               batch["n_clips"]).numpy()
                 scores = scores.float().cpu().double().numpy()
                 predictions += [ranked_prediction(qid, seconds[row], scores[row],
                                                   self.s["test_nms"], self.s["top_n"])
