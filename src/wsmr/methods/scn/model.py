@@ -110,8 +110,9 @@ class SCNNetwork(nn.Module):
         logits are float32 under autocast: their losses rank the proposals' rewards."""
         m = self.completion_module
         batch, k = bounds.shape[:2]
-        positions = sample_clip_positions(bounds, n_clips, self.proposal_length)
-        clips = m.clips(video).gather(1, positions.flatten(1)[..., None].expand(-1, -1, m.clips.out_features))
+        positions = sample_clip_positions(bounds, n_clips, self.proposal_length).flatten(1)
+        # the proposals' clips are picked before their projection: K x 16 clips, not all 200
+        clips = m.clips(video.gather(1, positions[..., None].expand(-1, -1, video.shape[-1])))
         clips = m.run(m.video_stack, clips.view(batch * k, self.proposal_length, -1), None)
         query = m.words(self.glove(words))
         query = torch.where(hidden[..., None], m.mask_vector.expand_as(query), query)
