@@ -72,8 +72,8 @@ def check_training(cuda: bool, steps: int, tolerance: float) -> bool:
             name = f"{method}/{variant} (batch {batch_size})"
             try:
                 step_s, fp32, peak = run_steps(method, variant, batch, steps, False, dataset)
-                line = (f"{name}: fp32 {step_s:.3f} s/step, {batch_size / step_s:.1f} samples/s, "
-                        f"peak {peak:.1f} GiB")
+                line = (f"{name}: fp32 {step_s:.3f} s/step, {batch_size / step_s:.1f} samples/s"
+                        + (f", peak {peak:.1f} GiB" if cuda else ""))
                 if cuda:
                     amp_s, amp, amp_peak = run_steps(method, variant, batch, steps, True, dataset)
                     first, mean = relative_gaps(amp, fp32)
