@@ -4,84 +4,112 @@
     python benchmarks/train.py --method ms2d [--variant full|supervised] ...
     python benchmarks/train.py --method cpl  [--variant full] --batch-size 32 ...
 
-Times full training steps (forward, the method's selection and loss, backward, Adam) at the
-paper's settings (config.yaml's Charades-STA settings of the method and variant) and prints
-samples/s and the epoch time this implies for Charades-STA's 12,408 training queries, on CUDA
-when present.
+Times the training loop's own step (forward, the method's selection and loss, backward,
+gradient clipping, Adam; autocast on CUDA) at the paper's settings (config.yaml's Charades-STA
+settings of the method and variant) and prints samples/s and the epoch time this implies for
+Charades-STA's 12,408 training queries, on CUDA when present. Any learned method of the
+registry can be timed (benchmarks/gpu.py times them all).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 import yaml
 
 from wsmr import config as wcfg
-from wsmr.training import pick_device
+from wsmr.methods import REGISTRY, load
+from wsmr.methods.base import Job
+from wsmr.tracking import Tracker
+from wsmr.training import LearnedMethod, Loop
 
 CHARADES_QUERIES = 12_408
 VOCABULARY, WORD_DIM, FEATURE_DIM, CLIPS, WORDS = 1111, 300, 500, 200, 20
+DURATION_S, MOMENT_S = 30.0, (6.0, 15.0)
 
 
-def synthetic_batch(batch_size: int) -> dict:
+def learned_methods() -> list[str]:
+    return [name for name in REGISTRY if issubclass(load(name), LearnedMethod)]
+
+
+def synthetic_batch(batch_size: int, seed: int = 0) -> dict:
+    generator = torch.Generator().manual_seed(seed)
     return {"qids": [str(i) for i in range(batch_size)],
-            "video": torch.randn(batch_size, CLIPS, FEATURE_DIM),
+            "video": torch.randn(batch_size, CLIPS, FEATURE_DIM, generator=generator),
             "n_clips": torch.full((batch_size,), CLIPS),
-            "words": torch.randint(5, VOCABULARY, (batch_size, WORDS)),
+            "words": torch.randint(5, VOCABULARY, (batch_size, WORDS), generator=generator),
             "n_words": torch.full((batch_size,), WORDS),
             "tags": [["DT", "NN", "VBZ", "JJ"] * (WORDS // 4)] * batch_size,
-            "clip_edges": torch.linspace(0, 30.0, CLIPS + 1, dtype=torch.float64)
+            "durations": torch.full((batch_size,), DURATION_S, dtype=torch.float64),
+            "clip_edges": torch.linspace(0, DURATION_S, CLIPS + 1, dtype=torch.float64)
                                 .expand(batch_size, -1)}
 
 
-def build_learner(method: str, settings: dict, dataset: dict, batch: dict):
-    """The method's learner on synthetic data (`MethodInputs`' attributes that it reads)."""
-    data = SimpleNamespace(embeddings=torch.randn(VOCABULARY, WORD_DIM), feature_dim=FEATURE_DIM,
-                           splits={"train": SimpleNamespace(samples=[])}, clip_edges={})
-    if method == "cpl":
-        from wsmr.methods.cpl import CPLLearner
-        return CPLLearner(data, settings, seed=0)
-    if method == "scn":
-        from wsmr.methods.scn import SCNLearner, proposal_ratios
-        return SCNLearner(data, settings, proposal_ratios(settings, dataset))
-    from wsmr.methods.ms2d import MS2DLearner
-    learner = MS2DLearner(data, settings)
-    learner.targets = {qid: (0.2, 0.5) for qid in batch["qids"]}   # read by `supervised` only
-    return learner
+def synthetic_inputs(batch: dict, seed: int = 0) -> SimpleNamespace:
+    """What a learner reads of `MethodInputs`: embeddings, feature size, the training samples
+    (every query's moment the same: read by supervised variants only)."""
+    samples = [{"qid": q, "vid": q, "duration": DURATION_S, "start": MOMENT_S[0],
+                "end": MOMENT_S[1]} for q in batch["qids"]]
+    generator = torch.Generator().manual_seed(seed)
+    return SimpleNamespace(embeddings=torch.randn(VOCABULARY, WORD_DIM, generator=generator),
+                           feature_dim=FEATURE_DIM,
+                           splits={"train": SimpleNamespace(samples=samples)}, clip_edges={})
+
+
+def method_settings(method: str, variant: str, dataset: str = "charades"):
+    """config.yaml's settings of a method's variant for a dataset, and the dataset's."""
+    config = yaml.safe_load(Path("config.yaml").read_text())
+    return (wcfg.method_settings(config, dataset, method, variant),
+            wcfg.dataset_settings(config, dataset))
+
+
+def build_loop(method: str, variant: str, batch: dict, amp: bool = True, seed: int = 0,
+               dataset: str = "charades") -> Loop:
+    """The training loop around the method's learner, on synthetic Charades-sized data, at the
+    method's settings for `dataset` (Charades-STA: the papers'); seeded, so two loops start
+    from the same weights."""
+    settings, dataset = method_settings(method, variant, dataset)
+    torch.manual_seed(seed)
+    learner = load(method)(Job(dataset, method, variant, settings, seed)).build_learner(
+        synthetic_inputs(batch))
+    run_dir = Path(tempfile.mkdtemp(prefix="wsmr-bench-"))
+    return Loop(learner, settings, run_dir, seed, dataset["ious"], [], Tracker(False), amp=amp)
+
+
+def timed_steps(loop: Loop, batch: dict, steps: int, seed: int = 0) -> tuple[list[float], list[float]]:
+    """Seconds and loss of `steps` + 1 loop steps on `batch` (the first warms up: allocations,
+    kernel choice); the random draws (dropout, masks, exploration) seeded."""
+    torch.manual_seed(seed)
+    seconds, losses = [], []
+    for _ in range(steps + 1):
+        started = time.perf_counter()
+        losses.append(loop.step(batch)["loss"])
+        if loop.device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    return seconds, losses
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=["scn", "ms2d", "cpl"], required=True)
+    parser.add_argument("--method", choices=learned_methods(), required=True)
     parser.add_argument("--variant", default="full")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = yaml.safe_load(open("config.yaml"))
-    settings = wcfg.method_settings(config, "charades", args.method, args.variant)   # the paper's
     batch = synthetic_batch(args.batch_size)
-    learner = build_learner(args.method, settings, config["datasets"]["charades"], batch)
-    device = pick_device()
-    learner.model.to(device)
-    optimizer = torch.optim.Adam(learner.model.parameters(), lr=settings["lr"])
-    timings = []
-    for step in range(args.steps + 1):   # the first step warms up (allocations, kernels)
-        started = time.perf_counter()
-        loss, _ = learner.loss(batch, updates=step)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        timings.append(time.perf_counter() - started)
-    step_s = sum(timings[1:]) / args.steps
-    print(f"{args.method}/{args.variant}: device {device}, threads {args.threads}, "
-          f"batch {args.batch_size}")
+    loop = build_loop(args.method, args.variant, batch)
+    seconds, _ = timed_steps(loop, batch, args.steps)
+    step_s = sum(seconds[1:]) / args.steps
+    print(f"{args.method}/{args.variant}: device {loop.device}, autocast {loop.amp}, "
+          f"threads {args.threads}, batch {args.batch_size}")
     print(f"{step_s:.2f} s/step, {args.batch_size / step_s:.3g} samples/s, Charades-STA epoch "
           f"({CHARADES_QUERIES} queries) {CHARADES_QUERIES / args.batch_size * step_s / 60:.1f} min")
 

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from wsmr.methods.ms2d import gather_cells, select_top_k
 from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
@@ -100,9 +101,32 @@ def test_reconstruction_loss_on_a_hand_made_case():
 
 def test_rg_bce_on_a_hand_made_case():
     scores, labels = torch.tensor([[0.9, 0.5]]), torch.tensor([[1.0, 0.0]])
-    assert rg_bce(scores, labels).item() == pytest.approx((-math.log(0.9) + math.log(2.0)) / 2)
-    assert rg_bce(torch.tensor([[0.99]]), torch.tensor([[1.0]])) < rg_bce(torch.tensor([[0.6]]),
-                                                                          torch.tensor([[1.0]]))
+    assert rg_bce(torch.logit(scores), labels).item() == pytest.approx(
+        (-math.log(0.9) + math.log(2.0)) / 2)
+    assert rg_bce(torch.logit(torch.tensor([[0.99]])), torch.tensor([[1.0]])) < rg_bce(
+        torch.logit(torch.tensor([[0.6]])), torch.tensor([[1.0]]))
+
+
+def test_bce_from_logits_is_the_former_bce_of_clipped_scores():
+    """The losses read logits now (CUDA autocast refuses BCE on probabilities): in float32 they
+    and their gradients are the former BCE of the sigmoid scores clipped to [1e-6, 1 - 1e-6],
+    saturated scores included (no gradient past the clip, as before)."""
+    logits = torch.tensor([[-30.0, -8.0, -1.5, 0.0, 0.3, 2.0, 9.0, 25.0]], requires_grad=True)
+    labels = torch.tensor([[0.0, 1.0, 0.2, 0.5, 1.0, 0.0, 0.7, 1.0]])
+    valid = torch.tensor([[True, True, False, True, True, True, True, True]])
+    former = {"rg_bce": lambda z: F.binary_cross_entropy(torch.sigmoid(z).clamp(1e-6, 1 - 1e-6),
+                                                         labels),
+              "scaled_iou_bce": lambda z: (F.binary_cross_entropy(
+                  torch.sigmoid(z).clamp(1e-6, 1 - 1e-6), labels, reduction="none")
+                  * valid).sum() / valid.sum()}
+    now = {"rg_bce": lambda z: rg_bce(z, labels),
+           "scaled_iou_bce": lambda z: scaled_iou_bce(z, labels, valid)}
+    for name in former:
+        old_loss, new_loss = former[name](logits), now[name](logits)
+        (old_grad,), (new_grad,) = (torch.autograd.grad(l, logits) for l in (old_loss, new_loss))
+        assert new_loss.item() == pytest.approx(old_loss.item(), rel=1e-5), name
+        torch.testing.assert_close(new_grad, old_grad, rtol=1e-4, atol=1e-7, msg=name)
+        assert new_grad[0, 0] == 0 and new_grad[0, -1] == 0          # past the clip
 
 
 def test_scaled_iou_targets_and_their_bce():
@@ -114,13 +138,13 @@ def test_scaled_iou_targets_and_their_bce():
     assert targets[0, 1, 2].item() == 1.0 and targets[0, 1, 1].item() == 0.0
     assert scaled_iou(torch.tensor([0.75]), 0.5, 1.0).item() == pytest.approx(0.5)
     valid = upper_triangle(4)
-    scores = torch.full((1, 4, 4), 0.5)
+    logits = torch.zeros(1, 4, 4)
     # every valid cell costs log 2 at p = 0.5, whatever its target; the 6 cells below the
     # diagonal are not counted, even with a score that would cost a great deal
-    scores[0, 3, 0] = 1e-6
-    assert scaled_iou_bce(scores, targets.float(), valid).item() == pytest.approx(math.log(2.0))
-    better = torch.where(targets.float() > 0.5, 0.9, 0.1)
-    assert scaled_iou_bce(better, targets.float(), valid) < scaled_iou_bce(scores, targets.float(), valid)
+    logits[0, 3, 0] = -14.0
+    assert scaled_iou_bce(logits, targets.float(), valid).item() == pytest.approx(math.log(2.0))
+    better = torch.logit(torch.where(targets.float() > 0.5, 0.9, 0.1))
+    assert scaled_iou_bce(better, targets.float(), valid) < scaled_iou_bce(logits, targets.float(), valid)
 
 
 def test_top_k_ignores_invalid_cells():

@@ -64,6 +64,13 @@ def test_masking_hides_a_third_and_favours_content_words():
     assert short.sum().item() == 1 and not short[0, 2:].any()   # at least one, never padding
 
 
+def test_favoured_words_of_ragged_tags_are_those_of_each_sentence_padded():
+    tags = [["DT", "NN", "VBZ"], [], ["JJ", "NNS", "RB", "VBG", "IN"]]
+    favoured = favoured_words(tags, 5, ("NN", "VB"))
+    assert favoured.tolist() == [[False, True, True, False, False], [False] * 5,
+                                 [False, True, False, True, False]]
+
+
 def test_configured_mask_fraction_hides_a_third_of_every_length():
     """The config writes a third as 0.333; every query length still loses length // 3 words."""
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())

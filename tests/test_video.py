@@ -190,10 +190,29 @@ def tiny_model(seed: int = 0) -> c3d.C3D:
     return model
 
 
-def extract(videos, out, skip_bad=False):
+def extract(videos, out, skip_bad=False, decode_workers=1):
     return extract_shard(tiny_model(), "seeded-init:seed=0:width=1/16", videos, out,
                          batch_size=3, device=torch.device("cpu"), dtype=torch.float32,
-                         skip_bad=skip_bad)
+                         skip_bad=skip_bad, decode_workers=decode_workers)
+
+
+def test_parallel_decoding_gives_the_same_features_and_still_names_a_bad_video(tmp_path):
+    """Videos decoded by three threads at once, finishing out of order (the first is the
+    longest): every video's features and attributes are those of one decoder, bit for bit."""
+    lengths = [61, 9, 20, 33, 17]
+    videos = [(f"v{i}", make_video(tmp_path / f"v{i}.mp4", n, fps=8))
+              for i, n in enumerate(lengths)]
+    extract(videos, tmp_path / "one.h5")
+    report = extract(videos, tmp_path / "three.h5", decode_workers=3)
+    assert report["decode_workers"] == 3 and report["clips"] == sum(math.ceil(n / 8) for n in lengths)
+    with h5py.File(tmp_path / "one.h5") as one, h5py.File(tmp_path / "three.h5") as three:
+        assert sorted(one) == sorted(three) == [v for v, _ in videos]
+        for vid, _ in videos:
+            assert np.array_equal(one[vid][()], three[vid][()]), vid
+            assert dict(one[vid].attrs).keys() == dict(three[vid].attrs).keys()
+            assert np.array_equal(one[vid].attrs["clip_seconds"], three[vid].attrs["clip_seconds"])
+    with pytest.raises(BadVideo, match="video gone: file not found"):
+        extract(videos + [("gone", tmp_path / "gone.mp4")], tmp_path / "bad.h5", decode_workers=3)
 
 
 def test_extraction_is_deterministic_and_skips_only_when_told(tmp_path):

@@ -79,7 +79,7 @@ def cmd_extract(args) -> None:
 
     from wsmr.training import pick_device
     from wsmr.video.c3d import build_c3d, choose_dtype
-    from wsmr.video.extract import extract_shard, shard_videos
+    from wsmr.video.extract import decode_workers, extract_shard, shard_videos
 
     settings = json.loads(args.settings)
     torch.set_num_threads(args.threads)
@@ -87,15 +87,16 @@ def cmd_extract(args) -> None:
     videos = [(vid, Path(args.videos) / settings["video_pattern"].format(vid=vid)) for vid in vids]
     device = pick_device()
     dtype = choose_dtype(device, settings["precision"])
-    log.info("shard %d/%d: %d videos on %s, %s, %d threads, batch %d", args.shard, args.shards,
-             len(videos), device, dtype, args.threads, settings["batch_size"])
+    workers = decode_workers(device, args.threads)
+    log.info("shard %d/%d: %d videos on %s, %s, %d threads, %d decoding, batch %d", args.shard,
+             args.shards, len(videos), device, dtype, args.threads, workers, settings["batch_size"])
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="extract",
                           name=f"extract-shard{args.shard}", params=settings) as tracker:
         model, source = build_c3d(settings.get("weights"), settings["seed"])
         tracker.set_tags({**tracking.source_tags(source), "device": str(device),
                           "c3d_dtype": str(dtype).removeprefix("torch.")})
         report = extract_shard(model, source, videos, args.out, batch_size=settings["batch_size"],
-                               device=device, dtype=dtype,
+                               device=device, dtype=dtype, decode_workers=workers,
                                skip_bad=settings["on_bad_video"] == "skip")
         tracker.log_metrics(report)
 

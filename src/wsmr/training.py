@@ -112,13 +112,13 @@ def settings_digest(settings: dict) -> str:
 
 class Loop:
     def __init__(self, learner: Learner, settings: dict, run_dir: Path, seed: int,
-                 ious: list[float], val_samples: list[dict], tracker):
+                 ious: list[float], val_samples: list[dict], tracker, amp: bool = True):
         self.learner, self.run_dir, self.seed = learner, Path(run_dir), seed
         self.s = LoopSettings.from_settings(settings)
         self.digest = settings_digest({**settings, "seed": seed})
         self.ious, self.val_samples, self.tracker = ious, val_samples, tracker
         self.device = pick_device()
-        self.amp = autocast_dtype(self.device)
+        self.amp = autocast_dtype(self.device) if amp else None   # amp=False: fp32 on CUDA too
         self.model = learner.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.s.lr)
         self.scaler = torch.amp.GradScaler(enabled=self.amp == torch.float16)

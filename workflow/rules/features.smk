@@ -18,6 +18,14 @@ rule c3d_weights:
         "wsmr fetch --url {params.url:q} --out {output} --sha256 {params.sha256} 2> {log}"
 
 
+def shard_threads(wildcards):
+    """A shard's share of the local cores, so that a dataset's shards together use them all:
+    2 shards on `--cores 2` run at once, a thread each; `--cores 8` gives each 4. Without a
+    core count (a cluster executor) a shard asks for 2; a cluster profile can set it."""
+    cores = workflow.cores if isinstance(workflow.cores, int) and workflow.cores < 1024 else 2
+    return max(1, cores // features_config(wildcards)["shards"])
+
+
 rule extract_fc7:
     """One shard of the videos (every n-th of the sorted ids) through C3D: fc7 per clip."""
     input:
@@ -33,7 +41,7 @@ rule extract_fc7:
         videos=videos_dir,
     log:
         "logs/{dataset}/features/extract_shard{shard}.log",
-    threads: 2   # a cluster profile can raise it (set-threads); a 2-CPU node must fit it
+    threads: shard_threads   # on a GPU they all decode (wsmr.video.extract); on CPU, run C3D
     resources:
         mem_mb=6000,
         runtime=600,

@@ -1,8 +1,12 @@
 """One shard of videos through C3D: fc7 per clip, stored compactly (float16) per video.
 
-Decoding runs in a background thread, a few batches ahead of the network, so the CPU threads
-(or the GPU) are never waiting on FFmpeg. Batches hold one video's clips, so a video's features
-are complete, and written, as soon as its last batch is through.
+Decoding runs in background threads, a few batches ahead of the network, so the CPU threads
+(or the GPU) are never waiting on FFmpeg: `decode_workers` threads each decode one video at a
+time, taking the next from a shared list (FFmpeg releases the GIL while it decodes and scales, so
+they use as many cores). On a GPU decoding is the limit (C3D takes thousands of clips/s there),
+so a GPU job decodes with all its cores. Batches hold one video's clips, cut as one decoder
+would, so features do not depend on the number of workers; a video's features are complete,
+and written, as soon as its last batch is through, whatever order the videos finish in.
 """
 
 from __future__ import annotations
@@ -66,12 +70,13 @@ def video_batches(videos: list[tuple[str, Path]], batch_size: int) -> Iterator:
             yield bad
 
 
-def prefetch(items: Iterator, depth: int) -> Iterator:
-    """Run `items` in a background thread, `depth` items ahead; its exceptions re-raise here."""
+def prefetch(sources: list[Iterator], depth: int) -> Iterator:
+    """Run each of `sources` in a background thread, together at most `depth` items ahead;
+    items come as they are ready; an exception in a source re-raises here."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
 
-    def produce():
+    def produce(items):
         try:
             for item in items:
                 buffer.put(item)
@@ -79,11 +84,42 @@ def prefetch(items: Iterator, depth: int) -> Iterator:
             buffer.put(Failed(err))
         buffer.put(done)
 
-    threading.Thread(target=produce, daemon=True, name="decode").start()
-    while (item := buffer.get()) is not done:
-        if isinstance(item, Failed):
+    for i, items in enumerate(sources):
+        threading.Thread(target=produce, args=(items,), daemon=True, name=f"decode{i}").start()
+    running = len(sources)
+    while running:
+        item = buffer.get()
+        if item is done:
+            running -= 1
+        elif isinstance(item, Failed):
             raise item.error
-        yield item
+        else:
+            yield item
+
+
+def decode_workers(device: torch.device, threads: int) -> int:
+    """Decoding threads of a job given `threads` cores: all of them on a GPU, where decoding is
+    the limit; one on CPU, where C3D is (~1-3 clips/s against hundreds of frames/s decoded)."""
+    return max(1, threads) if device.type == "cuda" else 1
+
+
+def decoded_batches(videos: list[tuple[str, Path]], batch_size: int, workers: int) -> Iterator:
+    """`video_batches` of every video, decoded by `workers` threads, each taking the next video
+    when it has finished one; a video's items keep their order, videos interleave."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for video in videos:
+        todo.put(video)
+
+    def worker() -> Iterator:
+        while True:
+            try:
+                video = todo.get_nowait()
+            except queue.Empty:
+                return
+            yield from video_batches([video], batch_size)
+
+    return prefetch([worker() for _ in range(max(1, min(workers, len(videos))))],
+                    PREFETCH_BATCHES * max(1, workers))
 
 
 def run_c3d(model: torch.nn.Module, clips: np.ndarray, device: torch.device,
@@ -96,10 +132,10 @@ def run_c3d(model: torch.nn.Module, clips: np.ndarray, device: torch.device,
 
 
 def fc7_per_video(model: torch.nn.Module, videos: list[tuple[str, Path]], *, batch_size: int,
-                  device: torch.device, dtype: torch.dtype) -> Iterator:
-    """Yield (VideoInfo, fc7 (n_clips, dim) float32) per video, or a BadVideo."""
+                  device: torch.device, dtype: torch.dtype, decode_workers: int = 1) -> Iterator:
+    """Yield (VideoInfo, fc7 (n_clips, dim) float32) per video, or a BadVideo, as videos finish."""
     rows: dict[str, list[np.ndarray]] = {}
-    for item in prefetch(video_batches(videos, batch_size), PREFETCH_BATCHES):
+    for item in decoded_batches(videos, batch_size, decode_workers):
         if isinstance(item, Batch):
             rows.setdefault(item.vid, []).append(run_c3d(model, item.clips, device, dtype))
         elif isinstance(item, VideoInfo):
@@ -117,14 +153,15 @@ def to_float16(vid: str, fc7: np.ndarray) -> np.ndarray:
 
 def extract_shard(model: torch.nn.Module, source: str, videos: list[tuple[str, Path]],
                   out: str | Path, *, batch_size: int, device: torch.device, dtype: torch.dtype,
-                  skip_bad: bool) -> dict:
-    """fc7 of every video into `out`; a bad video stops the job, or is skipped and listed."""
+                  skip_bad: bool, decode_workers: int = 1) -> dict:
+    """fc7 of every video into `out`, decoded by `decode_workers` threads; a bad video stops
+    the job, or is skipped and listed."""
     model = model.to(device, memory_format=torch.channels_last_3d)
     skipped, clips, started = {}, 0, time.perf_counter()
     bar = tqdm(total=len(videos), unit="video", file=sys.stderr, mininterval=2, desc="C3D fc7")
     with store.create(out, clip_length=CLIP_FRAMES, stride=STRIDE_FRAMES, source=source) as h5:
         for result in fc7_per_video(model, videos, batch_size=batch_size, device=device,
-                                    dtype=dtype):
+                                    dtype=dtype, decode_workers=decode_workers):
             bar.update()
             if isinstance(result, BadVideo):
                 if not skip_bad:
@@ -141,6 +178,7 @@ def extract_shard(model: torch.nn.Module, source: str, videos: list[tuple[str, P
     bar.close()
     seconds = time.perf_counter() - started
     report = {"videos": len(videos) - len(skipped), "clips": clips, "skipped": len(skipped),
+              "decode_workers": decode_workers,
               "seconds": round(seconds, 1), "clips_per_s": round(clips / max(seconds, 1e-9), 3)}
     log.info("shard done: %s", report)
     return report

@@ -63,12 +63,13 @@ class MS2DLearner(Learner):
                  for j, o in enumerate(outputs)]
         candidates = torch.cat([gather_cells(o[s["caption_reads"]], p)
                                 for o, p in zip(outputs, picks)], dim=1)
-        scores = torch.cat([gather_cells(o["scores"], p) for o, p in zip(outputs, picks)], dim=1)
+        logits, scores = (torch.cat([gather_cells(o[name], p) for o, p in zip(outputs, picks)], dim=1)
+                          for name in ("logits", "scores"))
         nll = reconstruction_nll(self.model.caption(candidates, batch["words"]), batch["words"],
                                  batch["n_words"])
         labels = torch.cat([self.pseudo_labels(l, batch["n_words"]) for l in
                             nll.detach().split([p.shape[1] for p in picks], dim=1)], dim=1)
-        rg, rec = rg_bce(scores, labels), reconstruction_loss(nll, batch["n_words"])
+        rg, rec = rg_bce(logits, labels), reconstruction_loss(nll, batch["n_words"])
         best = scores.detach().argmax(1, keepdim=True)   # the top-1 pick over all scales
         bounds = torch.cat([cell_bounds(n, self.device).flatten(0, 1)[p]
                             for n, p in zip(self.model.scales, picks)], dim=1)
@@ -89,7 +90,7 @@ class MS2DLearner(Learner):
         losses = []
         for j, (n, o) in enumerate(zip(self.model.scales, outputs)):
             iou = moment_iou(cell_bounds(n, self.device), target).float()
-            losses.append(scaled_iou_bce(o["scores"], scaled_iou(iou, self.s["min_iou"],
+            losses.append(scaled_iou_bce(o["logits"], scaled_iou(iou, self.s["min_iou"],
                                                                  self.s["max_iou"]),
                                          self.model.valid(j)))
         loss = torch.stack(losses).mean()

@@ -1,7 +1,13 @@
 """MS-2D's losses: the reconstruction loss, pseudo-labels from it, RG-BCE, and 2D-TAN's
-scaled-IoU BCE for the supervised upper bound. Signs: every loss here is minimised."""
+scaled-IoU BCE for the supervised upper bound. Signs: every loss here is minimised.
+
+The BCEs read the scores' logits: `binary_cross_entropy` on sigmoid scores is refused by CUDA
+autocast. The logits are clipped where the scores used to be (1e-6 from 0 and 1), so the losses
+and their gradients are those of the clipped scores (tests/test_ms2d.py checks it)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch.nn import functional as F
@@ -39,10 +45,20 @@ def pseudo_labels(l: torch.Tensor, l_min: float, l_max: float) -> torch.Tensor:
     return torch.where(l < l_min, torch.ones_like(l), torch.where(l >= l_max, torch.zeros_like(l), 1 - l))
 
 
-def rg_bce(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Reconstruction-guided BCE, averaged over the selected candidates: the paper's sum
-    without its minus sign is a log-likelihood; this is its negative."""
-    return F.binary_cross_entropy(scores.clamp(1e-6, 1 - 1e-6), labels.detach())
+SCORE_CLIP = 1e-6
+LOGIT_CLIP = math.log((1 - SCORE_CLIP) / SCORE_CLIP)   # logit(1 - 1e-6): sigmoid's clip, as a logit
+
+
+def bce_from_logits(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "mean"):
+    """BCE of sigmoid(logits), the scores clipped to [1e-6, 1 - 1e-6], against `targets`."""
+    return F.binary_cross_entropy_with_logits(logits.clamp(-LOGIT_CLIP, LOGIT_CLIP), targets,
+                                              reduction=reduction)
+
+
+def rg_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Reconstruction-guided BCE of the selected candidates' score logits, averaged over them:
+    the paper's sum without its minus sign is a log-likelihood; this is its negative."""
+    return bce_from_logits(logits, labels.detach())
 
 
 def scaled_iou(iou: torch.Tensor, min_iou: float, max_iou: float) -> torch.Tensor:
@@ -60,7 +76,7 @@ def moment_iou(bounds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
 
 
-def scaled_iou_bce(scores: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """BCE of a score map (B, N, N) against scaled-IoU targets, averaged over valid cells."""
-    bce = F.binary_cross_entropy(scores.clamp(1e-6, 1 - 1e-6), targets, reduction="none")
-    return (bce * valid).sum() / (valid.sum() * scores.shape[0])
+def scaled_iou_bce(logits: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """BCE of a score map's logits (B, N, N) against scaled-IoU targets, averaged over valid cells."""
+    bce = bce_from_logits(logits, targets, reduction="none")
+    return (bce * valid).sum() / (valid.sum() * logits.shape[0])

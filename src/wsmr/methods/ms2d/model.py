@@ -3,10 +3,13 @@
 - text: frozen GloVe -> BiLSTM; the sentence is the last layer's final states, both directions.
 - video: clips -> FC (d_v) -> per scale, N_j segments -> 2D map of max-pooled candidates.
 - fusion: (W_T f_T) * (W_M F_M), L2-normalised over channels at every cell; then a stack of
-  2D convolutions, masked to the valid cells after every layer; score map = sigmoid(FC).
+  2D convolutions, masked to the valid cells after every layer; score map = sigmoid(FC), its
+  logits kept for the losses (BCE from logits is the form CUDA autocast accepts).
 - caption: LSTM over <bos> + the query (teacher forcing), its states concatenated with a
   candidate's feature, a second LSTM, an FC to the word-embedding space, scored against the
   GloVe vectors: log P(w_l | candidate, w_<l).
+The score and word logits are float32 under autocast: they select candidates and set their
+pseudo-labels (wsmr.methods.precision).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from wsmr.methods.ms2d.maps import moment_map, resample, valid_cells
+from wsmr.methods.precision import in_float32
 from wsmr.text.vocabulary import BOS_ID, PAD_ID
 
 
@@ -45,14 +49,15 @@ class TemporalNetwork(nn.Module):
         self.scorer = nn.Conv2d(dim, 1, 1)
 
     def forward(self, text, moments, valid):
-        """text (B, d), moments (B, N, N, d), valid (N, N) -> cross-modal features (B, N, N, d)
-        and scores (B, N, N), both zero outside the valid cells."""
+        """text (B, d), moments (B, N, N, d), valid (N, N) -> cross-modal features (B, N, N, d),
+        score logits and scores (B, N, N); the features and scores are zero outside the valid
+        cells, the logits there are not read."""
         fused = F.normalize(self.text(text)[:, None, None, :] * self.moments(moments), dim=-1)
         x = fused.permute(0, 3, 1, 2) * valid
         for conv in self.convs:
             x = F.relu(conv(x)) * valid
-        scores = torch.sigmoid(self.scorer(x)).squeeze(1) * valid
-        return x.permute(0, 2, 3, 1), scores
+        logits = in_float32(self.scorer, x).squeeze(1)
+        return x.permute(0, 2, 3, 1), logits, torch.sigmoid(logits) * valid
 
 
 class CaptionModule(nn.Module):
@@ -74,8 +79,11 @@ class CaptionModule(nn.Module):
         fused = torch.cat([states[:, None].expand(-1, c, -1, -1),
                            self.candidate(candidates)[:, :, None].expand(-1, -1, length, -1)], -1)
         decoded, _ = self.fused(fused.flatten(0, 1))
-        logits = self.to_embedding(decoded) @ self.glove.weight.T + self.word_bias
+        logits = in_float32(self.word_logits, decoded)
         return logits.log_softmax(-1).view(batch, c, length, -1)
+
+    def word_logits(self, decoded):
+        return self.to_embedding(decoded) @ self.glove.weight.T + self.word_bias
 
 
 class MS2DNetwork(nn.Module):
@@ -95,12 +103,13 @@ class MS2DNetwork(nn.Module):
 
     def forward(self, video, n_clips, words, n_words) -> list[dict]:
         """Per scale: the visual map `moments` (B, N, N, d), the cross-modal features
-        `cross_modal` (B, N, N, d) and the score map `scores` (B, N, N)."""
+        `cross_modal` (B, N, N, d), the score map `scores` (B, N, N) and its `logits`."""
         text = self.text_encoder(self.glove(words), n_words)
         clips = self.clips(video)
         outputs = []
         for j, n in enumerate(self.scales):   # a handful of scales, each batched
             moments = moment_map(resample(clips, n_clips, n))
-            cross_modal, scores = self.temporal(text, moments, self.valid(j))
-            outputs.append({"moments": moments, "cross_modal": cross_modal, "scores": scores})
+            cross_modal, logits, scores = self.temporal(text, moments, self.valid(j))
+            outputs.append({"moments": moments, "cross_modal": cross_modal, "logits": logits,
+                            "scores": scores})
         return outputs

@@ -9,10 +9,10 @@ WRITTEN_FRACTION_TOLERANCE = 0.01
 
 def favoured_words(tags: list[list[str]], length: int, prefixes: tuple[str, ...]) -> torch.Tensor:
     """(B, length) True where a word's Penn tag starts with one of `prefixes` (NN, VB, ...)."""
-    favoured = torch.zeros(len(tags), length, dtype=torch.bool)
-    for row, sentence in enumerate(tags):   # tags are strings: built once per batch, on CPU
-        favoured[row, : len(sentence)] = torch.tensor([t.startswith(prefixes) for t in sentence])
-    return favoured
+    # tags are strings: read once per batch, into one padded tensor
+    return torch.tensor([[t.startswith(prefixes) for t in sentence[:length]]
+                         + [False] * (length - len(sentence[:length])) for sentence in tags],
+                        dtype=torch.bool).view(len(tags), length)
 
 
 def choose_masked(n_words: torch.Tensor, favoured: torch.Tensor, fraction: float,

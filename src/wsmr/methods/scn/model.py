@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from wsmr.methods.precision import in_float32
 from wsmr.methods.scn.proposals import sample_clip_positions
 from wsmr.text.vocabulary import BOS_ID
 
@@ -107,21 +108,24 @@ class SCNNetwork(nn.Module):
         self.causal = s["decoder"] == "causal"
 
     def score_proposals(self, video, n_clips, words, n_words):
-        """(B, T * n_k) confidence scores, sigmoid(W c_t + b), c = Dec_v(v, Enc_q(q))."""
+        """(B, T * n_k) confidence scores, sigmoid(W c_t + b), c = Dec_v(v, Enc_q(q)); in float32
+        under autocast, as they select the proposals."""
         m = self.proposal_module
         word_padding = padding_mask(n_words, words.shape[1])
         query = m.run(m.word_stack, m.words(self.glove(words)), word_padding)
         clips = m.run(m.video_stack, m.clips(video), padding_mask(n_clips, video.shape[1]), query,
                       word_padding)
-        return torch.sigmoid(self.scorer(clips)).flatten(1)
+        return torch.sigmoid(in_float32(self.scorer, clips)).flatten(1)
 
     def predict_words(self, video, n_clips, bounds, words, n_words, hidden):
         """(B, K, L, V) word logits for each proposal: Dec_q(q_hat, Enc_v(v_k)), where q_hat has
-        the `hidden` words replaced; a causal decoder reads <bos> + q_hat shifted right."""
+        the `hidden` words replaced; a causal decoder reads <bos> + q_hat shifted right. The
+        logits are float32 under autocast: their losses rank the proposals' rewards."""
         m = self.completion_module
         batch, k = bounds.shape[:2]
-        positions = sample_clip_positions(bounds, n_clips, self.proposal_length)
-        clips = m.clips(video).gather(1, positions.flatten(1)[..., None].expand(-1, -1, m.clips.out_features))
+        positions = sample_clip_positions(bounds, n_clips, self.proposal_length).flatten(1)
+        # the proposals' clips are picked before their projection: K x 16 clips, not all 200
+        clips = m.clips(video.gather(1, positions[..., None].expand(-1, -1, video.shape[-1])))
         clips = m.run(m.video_stack, clips.view(batch * k, self.proposal_length, -1), None)
         query = m.words(self.glove(words))
         query = torch.where(hidden[..., None], m.mask_vector.expand_as(query), query)
@@ -131,4 +135,4 @@ class SCNNetwork(nn.Module):
         query = query.repeat_interleave(k, dim=0)
         padding = padding_mask(n_words, query.shape[1]).repeat_interleave(k, dim=0)
         decoded = m.run(m.word_stack, query, padding, clips, None, causal=self.causal)
-        return self.predictor(decoded).view(batch, k, words.shape[1], -1)
+        return in_float32(self.predictor, decoded).view(batch, k, words.shape[1], -1)
