@@ -89,3 +89,42 @@ def test_activitynet_mismatched_lists_are_named(tmp_path):
               "annotations": {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test")}}
     with pytest.raises(AnnotationError, match=r"train.json: video v_x: 2 timestamps but 1"):
         read_dataset("toy", config)
+
+
+# --- values that compare false with everything: NaN (and inf) times --------------------------
+
+@pytest.mark.parametrize("times", ["nan 5.0", "0.0 nan", "NaN NaN", "0.0 inf", "-inf 2.0"])
+def test_non_finite_time_is_a_malformed_line(defective, times):
+    (defective / "charades_sta_train.txt").write_text(
+        f"CCCCC 0.0 2.0##fine.\nAAAAA 1.0 3.0##also fine.\nAAAAA {times}##a broken time.\n")
+    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:3: .*finite.*malformed_line"):
+        read_dataset("toy", charades_config(defective))
+    splits, report = read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+    assert report["skipped"] == {"malformed_line": 1} and report["repaired"] == {}
+    assert sorted(s["sentence"] for s in splits["train"] + splits["val"]) == ["also fine.", "fine."]
+
+
+@pytest.mark.parametrize("timestamp", [[float("nan"), 1.0], [0.0, float("inf")], [None, 1.0],
+                                       ["soon", 1.0], [1.0]])
+def test_activitynet_bad_timestamp_is_malformed(tmp_path, timestamp):
+    videos = {"v_x": {"duration": 10.0, "timestamps": [[0.0, 2.0], timestamp],
+                      "sentences": ["fine.", "a broken time."]}}
+    for name in ("train", "val", "test"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(videos))  # json writes nan as NaN
+    config = {"format": "activitynet_captions", "ratios": [0.5], "ious": [0.5],
+              "clip_stride_s": 1.0,
+              "annotations": {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test")}}
+    with pytest.raises(AnnotationError, match=r"train.json: video v_x, sentence 1: .*malformed"):
+        read_dataset("toy", config)
+    splits, report = read_dataset("toy", {**config, "on_unrepairable": "skip"})
+    assert report["skipped"] == {"malformed_line": 3}
+    assert [s["sentence"] for s in splits["test"]] == ["fine."]
+
+
+def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
+    from wsmr.io import write_jsonl
+
+    rows = [{"qid": "a", "start": 0.0}, {"qid": "b", "start": float("nan")}]
+    with pytest.raises(ValueError, match=r"out\.jsonl: record 2 .*not finite"):
+        write_jsonl(tmp_path / "out.jsonl", rows)
+    assert not (tmp_path / "out.jsonl").exists()

@@ -40,7 +40,16 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
-    write_text(path, "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
+    """One JSON object a line. NaN and infinity are refused (json would write `NaN`, which is
+    not JSON and compares false with everything downstream): an error naming the record."""
+    lines = []
+    for record_no, row in enumerate(rows, start=1):
+        try:
+            lines.append(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
+        except ValueError:
+            raise ValueError(f"{path}: record {record_no} (qid {row.get('qid')}) holds a number "
+                             f"that is not finite (NaN or infinity): {str(row)[:200]}") from None
+    write_text(path, "".join(lines))
 
 
 def read_json(path: str | os.PathLike):

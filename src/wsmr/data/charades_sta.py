@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from wsmr.data.samples import MALFORMED, DefectLog, make_sample
+from wsmr.data.samples import MALFORMED, DefectLog, finite_seconds, make_sample
 
 
 def read_durations(paths: list[str | Path]) -> dict[str, float | None]:
@@ -37,7 +37,7 @@ def parse_line(line: str) -> tuple[str, float, float, str]:
     if not sep or len(fields) != 3:
         raise ValueError("expected 'video start end##sentence'")
     vid, start, end = fields
-    return vid, float(start), float(end), sentence
+    return vid, finite_seconds(start), finite_seconds(end), sentence
 
 
 def read_annotations(path: str | Path, durations: dict[str, float | None],
