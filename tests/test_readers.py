@@ -128,3 +128,25 @@ def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
     with pytest.raises(ValueError, match=r"out\.jsonl: record 2 .*not finite"):
         write_jsonl(tmp_path / "out.jsonl", rows)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- splits and durations --------------------------------------------------------------------
+
+def test_durations_disagreeing_on_a_video_name_both_lines(defective):
+    (defective / "Charades_v1_test.csv").write_text("id,length\nDDDDD,5\nCCCCC,12.5\n")
+    with pytest.raises(ValueError, match=r"Charades_v1_test.csv:3: video CCCCC lasts 12.5 s, but "
+                                         r".*Charades_v1_train.csv:4 says 10 s"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+
+
+def test_durations_repeated_with_the_same_length_are_accepted(defective):
+    (defective / "Charades_v1_test.csv").write_text("id,length\nCCCCC,10.0\n")
+    splits, _ = read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+    assert splits["test"][0]["duration"] == 10.0
+
+
+@pytest.mark.parametrize("length", ["nan", "inf"])
+def test_non_finite_duration_is_an_error_naming_the_line(defective, length):
+    (defective / "Charades_v1_test.csv").write_text(f"id,length\nDDDDD,{length}\n")
+    with pytest.raises(ValueError, match=rf"Charades_v1_test.csv:2: length '{length}' is not"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
