@@ -132,6 +132,20 @@ def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
 
 # --- splits and durations --------------------------------------------------------------------
 
+def test_empty_split_is_an_error_with_the_counts(defective):
+    # one training video: the validation hold-out takes it and leaves train empty
+    (defective / "charades_sta_train.txt").write_text("CCCCC 0.0 2.0##fine.\nCCCCC 1.0 3.0##again.\n")
+    with pytest.raises(ValueError, match=r"toy: split 'train' is empty .*"
+                                         r"queries train 0, val 2, test 1; videos train 0, val 1, test 1"):
+        read_dataset("toy", charades_config(defective))
+
+
+def test_split_emptied_by_skips_is_an_error(defective):
+    (defective / "charades_sta_test.txt").write_text("BBBBB 0.0 1.0##no duration known.\n")
+    with pytest.raises(ValueError, match=r"split 'test' is empty .*test 0; 3 skipped"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+
+
 def test_durations_disagreeing_on_a_video_name_both_lines(defective):
     (defective / "Charades_v1_test.csv").write_text("id,length\nDDDDD,5\nCCCCC,12.5\n")
     with pytest.raises(ValueError, match=r"Charades_v1_test.csv:3: video CCCCC lasts 12.5 s, but "
