@@ -12,7 +12,7 @@ from pathlib import Path
 
 from wsmr import tracking
 from wsmr.config import SPLITS
-from wsmr.io import read_json, read_jsonl, write_json, write_jsonl, write_text
+from wsmr.io import read_json, read_jsonl, read_jsonl_numbered, write_json, write_jsonl, write_text
 
 log = logging.getLogger("wsmr")
 
@@ -224,7 +224,9 @@ def cmd_evaluate(args) -> None:
         if dropped:
             log.warning("dropped %d test queries on %d videos skipped by the features job",
                         dropped, len({r["vid"] for r in annotated} & set(skipped)))
-        metrics = evaluate_files(read_jsonl(args.predictions), samples, dataset["ious"])
+        numbered = read_jsonl_numbered(args.predictions)
+        metrics = evaluate_files([row for _, row in numbered], samples, dataset["ious"],
+                                 where=[f"{args.predictions}:{n}" for n, _ in numbered])
         write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
         tracker.log_artifact(args.out)

@@ -62,6 +62,12 @@ def read_json(path: str | os.PathLike):
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
     """Read one JSON object per line; a bad line is an error naming the file and line."""
+    return [row for _, row in read_jsonl_numbered(path)]
+
+
+def read_jsonl_numbered(path: str | os.PathLike) -> list[tuple[int, dict]]:
+    """`read_jsonl` with each object's line number (blank lines are skipped, not counted out),
+    for errors that name the line of a record."""
     path = Path(path)
     rows = []
     with path.open(encoding="utf-8") as lines:
@@ -69,7 +75,7 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append((line_no, json.loads(line)))
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from err
     return rows
