@@ -300,3 +300,13 @@ def test_glove_read_memory_does_not_grow_with_the_file(tmp_path):
     small_peak, large_peak = glove_read_peak(small, vocab), glove_read_peak(large, vocab)
     assert large.stat().st_size > 9 * small.stat().st_size
     assert large_peak < 1.2 * small_peak + 16_384, (small_peak, large_peak)
+
+
+# --- bad GloVe files and what the stage leaves behind -----------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e39"])  # 1e39 overflows float32
+def test_non_finite_glove_value_is_an_error_naming_file_and_line(tmp_path, value):
+    path = tmp_path / "glove.txt"
+    path.write_text(f"the 1 2 3\nperson 4 {value} 6\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"glove\.txt:2: .*not finite"):
+        read_glove_file(path, {"the", "person"})
