@@ -310,3 +310,24 @@ def test_non_finite_glove_value_is_an_error_naming_file_and_line(tmp_path, value
     path.write_text(f"the 1 2 3\nperson 4 {value} 6\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"glove\.txt:2: .*not finite"):
         read_glove_file(path, {"the", "person"})
+
+
+def test_real_datasets_glove_dim_catches_a_short_first_row(tmp_path):
+    """With the shipped config's settings, a GloVe file whose line 1 lost a number is an error
+    (inferred from line 1, the dimension would silently become 299)."""
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    path = tmp_path / "glove.txt"
+    row = " ".join(["0.5"] * 300)
+    path.write_text(f"the {row.removesuffix(' 0.5')}\nperson {row}\n", encoding="utf-8")
+    real = [name for name, ds in config["datasets"].items()
+            if ds.get("text", {}).get("glove", {}).get("source") == "file"]
+    assert real == ["charades", "activitynet"]
+    for name in real:
+        text = config["datasets"][name]["text"]
+        glove = {**text["glove"], "path": str(path)}
+        glove.pop("url")  # the download rule's key, not the stage's (the rules drop it too)
+        glove = resolve_settings({**text, "glove": glove})["glove"]
+        with pytest.raises(ValueError, match=r"glove\.txt:1: expected a word and 300 numbers, found 299"):
+            lookup_glove(["the", "person"], glove["source"], glove["path"], glove["dim"])
