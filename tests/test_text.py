@@ -331,3 +331,14 @@ def test_real_datasets_glove_dim_catches_a_short_first_row(tmp_path):
         glove = resolve_settings({**text, "glove": glove})["glove"]
         with pytest.raises(ValueError, match=r"glove\.txt:1: expected a word and 300 numbers, found 299"):
             lookup_glove(["the", "person"], glove["source"], glove["path"], glove["dim"])
+
+
+def test_failed_text_stage_leaves_no_outputs(tmp_path):
+    samples = [pretagged(1, "red circle jumps", "JJ NN VBZ")]
+    samples_in, samples_out = write_splits(tmp_path, {split: samples for split in SPLITS})
+    glove = tmp_path / "glove.txt"
+    glove.write_text("red 1 2\ncircle 1\n", encoding="utf-8")  # line 2 lost a number
+    with pytest.raises(ValueError, match=r"glove\.txt:2"):
+        build_text(samples_in, samples_out, tmp_path / "text/vocab.json", tmp_path / "text/emb.npy",
+                   {"glove": {"source": "file", "path": str(glove), "dim": 2}})
+    assert not (tmp_path / "samples").exists() and not (tmp_path / "text").exists()
