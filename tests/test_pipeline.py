@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from wsmr import config as wcfg
+from wsmr.methods import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "results/tables/shapes.csv"
@@ -70,15 +71,35 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     names = Counter(found["tags.mlflow.runName"])
     config = merged_test_config()
     rows = wcfg.method_variants(config)
-    expected = {"shapes", "samples", "text", "table", "extract-shard0", "extract-shard1", "pca",
-                "probe"} | {f"{stage}-{method}-{variant}-s{seed}"
-                            for stage in ("train", "predict", "evaluate")
-                            for method, variant in rows for seed in config["seeds"]}
+    expected = ({"shapes", "samples", "text", "table", "extract-shard0", "extract-shard1", "pca",
+                 "probe", "other_query"}
+                | {f"{stage}-{method}-{variant}-s{seed}" for stage in ("train", "predict", "evaluate")
+                   for method, variant in rows for seed in config["seeds"]})
     assert set(names) == expected and set(names.values()) == {1}
     trained = found[found["tags.stage"] == "train"]
     assert set(zip(trained["tags.method"], trained["tags.variant"])) == set(rows)
     assert set(trained["tags.seed"]) == {"0", "1"} and set(found["tags.dataset"]) == {"shapes"}
     assert found["tags.git_sha"].notna().all()
+
+
+def test_table_carries_prior_and_the_other_query_control(workdir):
+    import json
+
+    lines = (workdir / TABLE).read_text().splitlines()
+    header = lines[0].split(",")
+    rows = {tuple(l.split(",")[:2]): dict(zip(header, l.split(","))) for l in lines[1:]}
+    assert float(rows[("prior", "default")]["R@1 IoU=0.5"]) >= 0
+    # blind rows have no control; every row that reads the query has one, with its drop
+    assert rows[("prior", "default")]["R@1 IoU=0.5 other query"] == ""
+    assert rows[("random", "default")]["R@1 IoU=0.5 drop"] == ""
+    for method, variant in wcfg.method_variants(merged_test_config()):
+        if "text" in needs(method):
+            row = rows[(method, variant)]
+            assert 0 <= float(row["R@1 IoU=0.5 other query"]) <= 100
+            assert -100 <= float(row["R@1 IoU=0.5 drop"]) <= 100
+    report = json.loads((workdir / "results/shapes/controls/other_query.report.json").read_text())
+    assert report["rewritten"] == report["queries"] > 0     # shapes: 3 moments in every video
+    assert "Other-query control" in (workdir / "results/tables/shapes.md").read_text()
 
 
 def test_every_video_has_its_clips_and_seeded_init_is_tagged(workdir):

@@ -201,16 +201,35 @@ def cmd_train(args) -> None:
 
 
 def cmd_predict(args) -> None:
+    """The split's top moments; with `--other-query`, the same method (loaded once) also
+    predicts the control's queries: the same predict code on other words."""
+    import dataclasses
+
     job, spec, method, inputs = method_job(args)
     with job_tracking(args, "predict", job, spec) as tracker:
         predictions = method.predict(inputs, Path(args.run_dir), args.split)
         write_jsonl(args.out, predictions)
         tracker.log_metrics({"queries": len(predictions)})
+        if args.other_query:
+            control = dataclasses.replace(inputs, samples={**inputs.samples,
+                                                           args.split: Path(args.other_query)},
+                                          _cache={})
+            rewritten = method.predict(control, Path(args.run_dir), args.split)
+            write_jsonl(args.other_query_out, rewritten)
+            tracker.log_metrics({"other_query_queries": len(rewritten)})
+
+
+def test_samples(path: str | Path, skipped: dict[str, str]) -> tuple[list[dict], int]:
+    """The queries to score, less those on videos the features job skipped (counted)."""
+    annotated = read_jsonl(path)
+    samples = [row for row in annotated if row["vid"] not in skipped]
+    if len(samples) < len(annotated):
+        log.warning("%s: dropped %d queries on %d videos skipped by the features job", path,
+                    len(annotated) - len(samples), len({r["vid"] for r in annotated} & set(skipped)))
+    return samples, len(annotated) - len(samples)
 
 
 def cmd_evaluate(args) -> None:
-    from wsmr.evaluation import evaluate_files
-
     spec = json.loads(args.job)
     dataset = spec["dataset"]
     with tracking.job_run(args.tracking, dataset=dataset["name"], stage="evaluate",
@@ -218,41 +237,89 @@ def cmd_evaluate(args) -> None:
                           params={**spec, "seed": args.seed},
                           tags=tracking.features_tags(args.features)) as tracker:
         skipped = skipped_videos(args.features)
-        annotated = read_jsonl(args.samples)
-        samples = [row for row in annotated if row["vid"] not in skipped]
-        dropped = len(annotated) - len(samples)
-        if dropped:
-            log.warning("dropped %d test queries on %d videos skipped by the features job",
-                        dropped, len({r["vid"] for r in annotated} & set(skipped)))
-        numbered = read_jsonl_numbered(args.predictions)
-        metrics = evaluate_files([row for _, row in numbered], samples, dataset["ious"],
-                                 where=[f"{args.predictions}:{n}" for n, _ in numbered])
+        samples, dropped = test_samples(args.samples, skipped)
+        metrics = evaluate_predictions(args.predictions, samples, dataset["ious"])
         write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
         tracker.log_artifact(args.out)
         log.info("%s/%s seed %d: %s", spec["method"], spec["variant"], args.seed,
                  ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        if args.other_query_samples:
+            control = evaluate_other_query(args, skipped, dataset["ious"])
+            tracker.log_metrics({f"other_query_{k}": v for k, v in control.items()
+                                 if isinstance(v, float)})
+            tracker.log_artifact(args.other_query_out)
+
+
+def evaluate_other_query(args, skipped: dict[str, str], ious) -> dict:
+    """The control's R@n against the original ground truth, beside the original predictions
+    scored on exactly the same queries (`reference`), so the drop compares like with like."""
+    samples, dropped = test_samples(args.other_query_samples, skipped)
+    result = {**evaluate_predictions(args.other_query_predictions, samples, ious),
+              "queries": len(samples), "dropped_queries": dropped,
+              "reference": evaluate_on_same_queries(args.predictions, samples, ious)}
+    write_json(args.other_query_out, result)
+    return result
+
+
+def evaluate_predictions(path: str | Path, samples: list[dict], ious) -> dict:
+    """`evaluate_files` on a predictions file: a bad entry is an error naming its line."""
+    from wsmr.evaluation import evaluate_files
+
+    numbered = read_jsonl_numbered(path)
+    return evaluate_files([row for _, row in numbered], samples, ious,
+                          where=[f"{path}:{line_no}" for line_no, _ in numbered])
+
+
+def evaluate_on_same_queries(predictions: str | Path, samples: list[dict], ious) -> dict:
+    """Another predictions file scored on exactly these queries (a control's subset)."""
+    from wsmr.evaluation import evaluate_files
+
+    wanted = {s["qid"] for s in samples}
+    return evaluate_files([p for p in read_jsonl(predictions) if p["qid"] in wanted], samples, ious)
+
+
+def cmd_other_query(args) -> None:
+    from wsmr.controls import other_query_samples
+
+    with tracking.job_run(args.tracking, dataset=args.dataset, stage="other_query") as tracker:
+        rewritten, report = other_query_samples(read_jsonl(args.samples))
+        if not rewritten:
+            raise ValueError(f"{args.samples}: no video has two moments, so no query can take "
+                             f"another moment's words ({report})")
+        if report["left_out_queries"]:
+            log.warning("other-query control: %d queries on %d single-moment videos left out",
+                        report["left_out_queries"], report["left_out_videos"])
+        write_jsonl(args.out, rewritten)
+        write_json(args.report, report)
+        tracker.log_metrics(report)
 
 
 def cmd_table(args) -> None:
     from wsmr import reporting
 
-    runs: dict[tuple[str, str], list[dict]] = {}
-    for path in args.metrics:
-        match = RUN_DIR.search(str(path))
-        if not match:
-            raise ValueError(f"{path}: not inside runs/{{method}}/{{variant}}/seed{{n}}/")
-        runs.setdefault((match["method"], match["variant"]), []).append(read_json(path))
+    runs, controls = metrics_by_row(args.metrics), metrics_by_row(args.control_metrics or [])
     ious = json.loads(args.ious)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="table",
                           params={"rows": [f"{m}/{v}" for m, v in runs], "ious": ious},
                           tags=tracking.features_tags(args.features)) as tracker:
-        rows = reporting.build_rows(args.dataset, runs, ious)
+        rows = reporting.build_rows(args.dataset, runs, ious, controls)
         notes = (args.note or []) + features_notes(args.features)
         write_text(args.out_csv, reporting.to_csv(rows, ious))
         write_text(args.out_md, reporting.to_markdown(args.dataset, rows, ious, notes))
         tracker.log_artifact(args.out_csv)
         tracker.log_artifact(args.out_md)
+
+
+def metrics_by_row(paths) -> dict[tuple[str, str], list[dict]]:
+    """Metrics files grouped by the (method, variant) of the run directory holding them."""
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for path in paths:
+        match = RUN_DIR.search(str(path))
+        if not match:
+            raise ValueError(f"{path}: not inside runs/{{method}}/{{variant}}/seed{{n}}/")
+        rows.setdefault((match["method"], match["variant"]), []).append(read_json(path))
+    return rows
 
 
 def features_notes(features: Path | None) -> list[str]:
@@ -362,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = stages.add_parser("predict", help="top moments per query of a split")
     add_method_arguments(p)
     p.add_argument("--split", default="test", choices=["val", "test"])
+    p.add_argument("--other-query", help="the other-query control's queries: predicted too")
+    p.add_argument("--other-query-out", help="where the control's predictions go")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_predict)
 
@@ -371,13 +440,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", required=True)
     p.add_argument("--predictions", required=True)
     p.add_argument("--features", type=Path, help="drop queries on videos it lists as skipped")
+    p.add_argument("--other-query-samples", help="the other-query control's queries")
+    p.add_argument("--other-query-predictions", help="the method's predictions for them")
+    p.add_argument("--other-query-out", help="the control's metrics (JSON)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
+
+    p = stages.add_parser("other-query", help="test queries given another moment's words")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--samples", required=True, help="the test split's samples (with tokens)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--report", required=True)
+    p.set_defaults(func=cmd_other_query)
 
     p = stages.add_parser("table", help="a dataset's table from its runs' metrics")
     p.add_argument("--dataset", required=True)
     p.add_argument("--ious", required=True, help="JSON list")
     p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--control-metrics", nargs="*", help="the runs' other-query control metrics")
     p.add_argument("--note", action="append", help="a footnote for the Markdown table")
     p.add_argument("--features", type=Path, help="adds a footnote on the features' source")
     p.add_argument("--out-csv", required=True)

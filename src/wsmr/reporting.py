@@ -35,9 +35,34 @@ def summarise(method: str, variant: str, runs: list[dict], columns) -> dict:
     return row
 
 
-def build_rows(dataset: str, ours: dict[tuple[str, str], list[dict]], ious: list[float]) -> list[dict]:
+def control_columns(ious: list[float]) -> list[tuple[str, str]]:
+    """The other-query control's columns: R@1 at each IoU with another moment's words, and its
+    drop from the same queries with their own words."""
+    recalls = [(metric_name(1, m), f"R@1 IoU={m:g}") for m in ious]
+    return ([(f"other_query {k}", f"{label} other query") for k, label in recalls]
+            + [(f"drop {k}", f"{label} drop") for k, label in recalls])
+
+
+def control_values(run: dict) -> dict:
+    """One seed's control metrics file as the table's control keys."""
+    values = {}
+    for key, value in run.items():
+        if key.startswith("R1_"):
+            values[f"other_query {key}"] = value
+            values[f"drop {key}"] = run["reference"][key] - value
+    return values
+
+
+def build_rows(dataset: str, ours: dict[tuple[str, str], list[dict]], ious: list[float],
+               controls: dict[tuple[str, str], list[dict]] | None = None) -> list[dict]:
+    """Our rows (with the other-query control where a run has one), then the papers' rows."""
     columns = metric_columns(ious)
     rows = [summarise(m, v, runs, columns) for (m, v), runs in ours.items()]
+    for row in rows:
+        runs = (controls or {}).get((row["method"], row["variant"]))
+        if runs:
+            row.update(summarise(row["method"], row["variant"], [control_values(r) for r in runs],
+                                 control_columns(ious)))
     for reported in reported_rows(dataset):
         rows.append({**{k: reported.get(k) for k, _ in columns},
                      "method": reported["method"], "variant": reported["variant"],
@@ -46,10 +71,11 @@ def build_rows(dataset: str, ours: dict[tuple[str, str], list[dict]], ious: list
 
 
 def to_csv(rows: list[dict], ious: list[float]) -> str:
-    """Machine-readable: a mean column and a std column per metric."""
+    """Machine-readable: a mean column and a std column per metric (blank where a row has no
+    such measure, e.g. the other-query control of a blind row)."""
     columns = [("method", "method"), ("variant", "variant"), ("source", "source"),
                ("seeds", "seeds")]
-    for key, label in metric_columns(ious):
+    for key, label in metric_columns(ious) + control_columns(ious):
         columns += [(key, label), (f"{key} std", f"{label} std")]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -71,8 +97,42 @@ def to_markdown(dataset: str, rows: list[dict], ious: list[float], notes: list[s
         seeds = "" if row["seeds"] is None else str(row["seeds"])
         lines.append(f"| {row['method']} | {row['variant']} | {row['source']} | {seeds} | "
                      + " | ".join(cells) + " |")
+    lines += control_markdown(rows, ious)
     lines += [""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def control_markdown(rows: list[dict], ious: list[float]) -> list[str]:
+    """The other-query control as a second table: R@1 with another moment's words, the drop,
+    and the share of the row's R@1 margin over Random that the drop takes away (a row that
+    grounds the query loses most of it; one that finds *an* event keeps it)."""
+    controlled = [r for r in rows if r.get(f"other_query {metric_name(1, ious[0])}") is not None]
+    if not controlled:
+        return []
+    random = next((r for r in rows if r["method"] == "random" and r["source"] == "ours"), None)
+    labels = [f"R@1 IoU={m:g}" for m in ious]
+    lines = ["", "Other-query control: each test query carries the words of another moment of "
+             "its video; ground truth unchanged.", "",
+             "| method | variant | " + " | ".join(f"{l} other query | {l} drop" for l in labels)
+             + " | margin over Random lost |",
+             "|---|---|" + "---|---|" * len(labels) + "---|"]
+    for row in controlled:
+        cells = []
+        for m in ious:
+            key = metric_name(1, m)
+            cells += [cell_text(row[f"other_query {key}"], row[f"other_query {key} std"]),
+                      cell_text(row[f"drop {key}"], row[f"drop {key} std"])]
+        lines.append(f"| {row['method']} | {row['variant']} | " + " | ".join(cells)
+                     + f" | {margin_lost(row, random, ious)} |")
+    return lines
+
+
+def margin_lost(row: dict, random: dict | None, ious: list[float]) -> str:
+    """Drop / (row − Random) at the middle IoU, in percent; blank without a margin."""
+    key = metric_name(1, ious[len(ious) // 2])
+    if random is None or row[key] <= random[key]:
+        return ""
+    return f"{100 * row[f'drop {key}'] / (row[key] - random[key]):.0f}% at IoU={ious[len(ious) // 2]:g}"
 
 
 def cell_text(mean: float | None, std: float | None) -> str:

@@ -118,13 +118,55 @@ def table_metrics(dataset, rows):
             for m, v in rows for s in config["seeds"]]
 
 
+TABLE_ROWS = {
+    "": lambda: wcfg.method_variants(config),
+    ".headline": lambda: wcfg.headline_variants(config),
+    ".baselines": lambda: [(m, v) for m, v in wcfg.method_variants(config)
+                           if not method_registry.needs(m)],
+}
+
+
+def table_rows(wildcards):
+    """The (method, variant) rows of one of a dataset's tables."""
+    return TABLE_ROWS[wildcards.rows]()
+
+
+def reads_query(method):
+    """A method that reads the query's words gets the other-query control."""
+    return "text" in method_registry.needs(method)
+
+
+QUERY_READERS = "|".join(m for m in method_registry.REGISTRY if reads_query(m))
+BLIND_METHODS = "|".join(m for m in method_registry.REGISTRY if not reads_query(m))
+
+
+def control_args(wildcards, input, output):
+    """The other-query control's flags, for the jobs of a method that reads the query."""
+    if "control_samples" not in input.keys():
+        return ""
+    if "control_metrics" in output.keys():
+        return (f"--other-query-samples {input.control_samples} --other-query-predictions"
+                f" {input.control_predictions} --other-query-out {output.control_metrics}")
+    return f"--other-query {input.control_samples} --other-query-out {output.control_predictions}"
+
+
+def table_control_metrics(dataset, rows):
+    return [f"results/{dataset}/runs/{m}/{v}/seed{s}/metrics.other_query.json"
+            for m, v in rows if reads_query(m) for s in config["seeds"]]
+
+
 def table_notes(wildcards):
     seeds = ", ".join(map(str, config["seeds"]))
     random = config["methods"]["random"]["settings"]
+    prior = config["methods"]["prior"]["settings"]
     notes = [f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
              "scored on the test split",
              "random: uniform draws among SCN's candidate windows of the dataset's ratios "
-             f"(see README), NMS {random['nms']}, top-{random['top_n']}"]
+             f"(see README), NMS {random['nms']}, top-{random['top_n']}",
+             "prior: one query-blind window for every query, the best on a 1/"
+             f"{prior['grid']} grid by R@1 at {prior['select_on']} on the *training boundaries*: "
+             "a bias diagnostic, not a weakly supervised competitor; a row grounds the query "
+             "only when it beats prior and loses its margin under the other-query control"]
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
 
 

@@ -1,18 +1,43 @@
 # Predictions -> metrics -> the dataset's tables.
 
 
+# The other-query control (README, "Controls"): the test queries with another moment's words,
+# predicted by the same predict code and scored against their own ground truth.
+OTHER_QUERY = "results/{dataset}/controls/other_query.jsonl"
+
+
+rule other_query_samples:
+    input:
+        "results/{dataset}/text/test.jsonl",
+    output:
+        samples=OTHER_QUERY,
+        report="results/{dataset}/controls/other_query.report.json",
+    log:
+        "logs/{dataset}/other_query.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "wsmr --tracking {TRACKING:q} other-query --dataset {wildcards.dataset}"
+        " --samples {input} --out {output.samples} --report {output.report} 2> {log}"
+
+
 rule evaluate:
     input:
         unpack(lambda w: features_input(w, [w.method])),
         predictions=f"{RUN}/predictions.jsonl",
         samples=lambda w: samples(w.dataset, "test"),
     output:
-        f"{RUN}/metrics.json",
+        metrics=f"{RUN}/metrics.json",
     params:
         job=job_settings,
         features=features_arg,
+        control=control_args,
     log:
         "logs/{dataset}/evaluate/{method}/{variant}/seed{seed}.log",
+    wildcard_constraints:
+        method=BLIND_METHODS,
     threads: 1
     resources:
         mem_mb=1000,
@@ -20,55 +45,47 @@ rule evaluate:
     shell:
         "wsmr --tracking {TRACKING:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
         " --samples {input.samples} --predictions {input.predictions} {params.features}"
-        " --out {output} 2> {log}"
+        " {params.control} --out {output.metrics} 2> {log}"
 
 
-TABLE_SHELL = (
-    "wsmr --tracking {TRACKING:q} table --dataset {wildcards.dataset}"
-    " --ious {params.ious:q} --metrics {input.metrics} {params.notes} {params.features}"
-    " --out-csv {output.csv} --out-md {output.md} 2> {log}"
-)
+use rule evaluate as evaluate_with_control with:
+    input:
+        unpack(lambda w: features_input(w, [w.method])),
+        predictions=f"{RUN}/predictions.jsonl",
+        samples=lambda w: samples(w.dataset, "test"),
+        control_predictions=f"{RUN}/predictions.other_query.jsonl",
+        control_samples=OTHER_QUERY,
+    output:
+        metrics=f"{RUN}/metrics.json",
+        control_metrics=f"{RUN}/metrics.other_query.json",
+    wildcard_constraints:
+        method=QUERY_READERS,
 
 
 rule table:
-    """Every configured method/variant: the complete table."""
+    """A dataset's table: every configured row (`{dataset}.csv`), the main job's headline rows
+    (`{dataset}.headline.csv`), or the rows that need no video (`{dataset}.baselines.csv`:
+    Random and prior, from the annotation files alone)."""
     input:
-        unpack(lambda w: features_input(w, [m for m, _ in wcfg.method_variants(config)])),
-        metrics=lambda w: table_metrics(w.dataset, wcfg.method_variants(config)),
+        unpack(lambda w: features_input(w, [m for m, _ in table_rows(w)])),
+        metrics=lambda w: table_metrics(w.dataset, table_rows(w)),
+        controls=lambda w: table_control_metrics(w.dataset, table_rows(w)),
     output:
-        csv="results/tables/{dataset}.csv",
-        md="results/tables/{dataset}.md",
+        csv="results/tables/{dataset}{rows}.csv",
+        md="results/tables/{dataset}{rows}.md",
     params:
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
         notes=table_notes,
         features=features_arg,
     log:
-        "logs/{dataset}/table.log",
+        "logs/{dataset}/table{rows}.log",
+    wildcard_constraints:
+        rows="|\\.headline|\\.baselines",
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     shell:
-        TABLE_SHELL
-
-
-rule headline_table:
-    """The headline rows only: the README's main job."""
-    input:
-        unpack(lambda w: features_input(w, [m for m, _ in wcfg.headline_variants(config)])),
-        metrics=lambda w: table_metrics(w.dataset, wcfg.headline_variants(config)),
-    output:
-        csv="results/tables/{dataset}.headline.csv",
-        md="results/tables/{dataset}.headline.md",
-    params:
-        ious=lambda w: json.dumps(dataset_config(w)["ious"]),
-        notes=table_notes,
-        features=features_arg,
-    log:
-        "logs/{dataset}/table.headline.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    shell:
-        TABLE_SHELL
+        "wsmr --tracking {TRACKING:q} table --dataset {wildcards.dataset}"
+        " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"
+        " {params.notes} {params.features} --out-csv {output.csv} --out-md {output.md} 2> {log}"

@@ -27,13 +27,16 @@ rule predict:
         unpack(method_inputs),
         checkpoint=f"{RUN}/checkpoint.pt",
     output:
-        f"{RUN}/predictions.jsonl",
+        predictions=f"{RUN}/predictions.jsonl",
     params:
         job=job_settings,
         inputs=method_input_args,
         run_dir=RUN,
+        control=control_args,
     log:
         "logs/{dataset}/predict/{method}/{variant}/seed{seed}.log",
+    wildcard_constraints:
+        method=BLIND_METHODS,
     threads: 1
     resources:
         mem_mb=4000,
@@ -41,4 +44,18 @@ rule predict:
     shell:
         "wsmr --tracking {TRACKING:q} predict --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
-        " --split test --out {output} 2> {log}"
+        " --split test {params.control} --out {output.predictions} 2> {log}"
+
+
+# A method that reads the query also predicts the other-query control (README, "Controls"),
+# in the same job: the model is loaded once and the same predict code runs on other words.
+use rule predict as predict_with_control with:
+    input:
+        unpack(method_inputs),
+        checkpoint=f"{RUN}/checkpoint.pt",
+        control_samples="results/{dataset}/controls/other_query.jsonl",
+    output:
+        predictions=f"{RUN}/predictions.jsonl",
+        control_predictions=f"{RUN}/predictions.other_query.jsonl",
+    wildcard_constraints:
+        method=QUERY_READERS,

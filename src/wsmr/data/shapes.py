@@ -1,6 +1,6 @@
 """The `shapes` dataset: rendered H.264 videos of coloured shapes acting, with their sentences.
 
-Built to be learnable *weakly* (see DESIGN.md, "Calibration", and README, "The shapes dataset"):
+Built to be learnable *weakly*, and solvable only by reading the query (docs/shapes.md):
 - an object is drawn only while its event runs (it appears, acts, leaves), big and centred,
   because seeded-init C3D keeps what comes and goes with an event, not which object moves;
 - a video's events are minimal pairs: the actor A does two actions, and an object B that
@@ -10,7 +10,12 @@ Built to be learnable *weakly* (see DESIGN.md, "Calibration", and README, "The s
   proposal grow past its event for free, and reconstruction would not tell the two apart;
 - one verb names each action, and paraphrases differ only in function words, so the words SCN
   hides most (nouns and verbs) are the ones the clips decide, not a paraphrase's coin toss;
-- event lengths differ clearly (from about a tenth to a half of the video).
+- event lengths differ clearly (from about a tenth to a half of the video);
+- with `layout: stream` (the default), the video is a window cut at a random phase from an
+  endless run of back-to-back events, so where a described moment lies says nothing about
+  which one it is: a query-blind window gains as little over Random as any layout can
+  (docs/shapes.md measures it). `layout: tiled` is the earlier design (3 events from the first
+  frame to the last), which the feature-level twin of the tests still uses.
 
 Outputs follow Charades-STA (`vid start end##sentence`, a durations CSV with `id,length`), so
 the dataset enters the pipeline through the Charades reader, plus the part-of-speech tags of
@@ -66,6 +71,7 @@ class Event:
     start_frame: int
     end_frame: int   # exclusive
     fps: int
+    queried: bool = True   # described by queries (stream: an event cut by an edge may not be)
 
     @property
     def start(self) -> float:
@@ -98,7 +104,12 @@ def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tup
 
 
 def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
-    """Frame count and the events of one video, back to back from its first frame to its last."""
+    """Frame count and the events of one video, back to back, as the layout arranges them."""
+    return LAYOUTS[gen.get("layout", "tiled")](rng, vid, split, gen)
+
+
+def plan_tiled(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+    """`events_per_video` events filling the video from its first frame to its last."""
     fps, n_events = gen["fps"], gen["events_per_video"]
     n_frames = int(round(rng.uniform(*gen["duration_s"]) * fps))
     actor, other = minimal_pair_objects(rng)
@@ -111,6 +122,65 @@ def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tup
                             int(start), int(end), fps)
                       for ((colour, shape), action), start, end
                       in zip(roles, bounds[:-1], bounds[1:])]
+
+
+# stream: four objects, each differing from the actor in colour, shape or both, and in every
+# video one movement and one change of size that all of them share: any two of its 8 roles
+# differ in exactly the words that name them, and no two events of a video read the same.
+STREAM_ROLES = 8
+
+
+def stream_objects(rng: np.random.Generator) -> list[tuple[str, str]]:
+    """The actor, one object of another colour, one of another shape, and one of both."""
+    colours, shapes = list(COLOURS), list(SHAPES)
+    colour, other_colour = (colours[i] for i in rng.choice(len(colours), 2, replace=False))
+    shape, other_shape = (shapes[i] for i in rng.choice(len(shapes), 2, replace=False))
+    return [(colour, shape), (other_colour, shape), (colour, other_shape),
+            (other_colour, other_shape)]
+
+
+def stream_shares(rng: np.random.Generator, low: float, high: float) -> list[tuple[float, float]]:
+    """(start, end) as shares of the video of the events a window at a random phase cuts from a
+    run of back-to-back events with log-uniform lengths; the first and last may stick out."""
+    while True:
+        t, events = None, []
+        while t is None or t < 1.0:
+            length = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+            t = -rng.uniform(0, length) if t is None else t   # the video opens inside an event
+            events.append((t, t + length))
+            t += length
+        if len(events) <= STREAM_ROLES:
+            return events
+
+
+def plan_stream(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+    """A window onto an endless run of events: no idle time, and no fixed place for a moment.
+
+    Events wholly inside the video are described. One cut by the video's start or end is shown
+    for its visible part, and described with probability `edge_query_p` when that part is at
+    least the shortest event's length: described always, edges would favour windows at the
+    video's ends; never, its middle (docs/shapes.md)."""
+    fps = gen["fps"]
+    n_frames = int(round(rng.uniform(*gen["duration_s"]) * fps))
+    low, high = gen["event_share"]
+    movement, size = (kind[rng.integers(len(kind))] for kind in ACTION_KINDS)
+    roles = [(obj, action) for obj in stream_objects(rng) for action in (movement, size)]
+    radii = {obj: rng.uniform(*RADIUS) for obj, _ in roles[::2]}
+    shares = stream_shares(rng, low, high)
+    order = rng.permutation(STREAM_ROLES)[:len(shares)]
+    events = []
+    for k, (start, end) in zip(order, shares):
+        (colour, shape), action = roles[k]
+        first, last = (int(round(np.clip(x, 0.0, 1.0) * n_frames)) for x in (start, end))
+        cut = start < 0 or end > 1
+        queried = (not cut) or (rng.random() < gen["edge_query_p"] and (last - first) >= low * n_frames)
+        if last > first:
+            events.append(Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
+                                first, last, fps, bool(queried)))
+    return n_frames, events
+
+
+LAYOUTS = {"tiled": plan_tiled, "stream": plan_stream}
 
 
 def object_mask(shape: str, cx: float, cy: float, r: float, height: int, width: int) -> np.ndarray:
@@ -198,6 +268,8 @@ def generate(out_dir: str | Path, gen: dict, dataset: str = "shapes") -> dict:
             durations.append((vid, n_frames / gen["fps"]))
             for event in events:
                 records.append({**asdict(event), "start": event.start, "end": event.end})
+                if not event.queried:
+                    continue
                 for tokens, tags in describe(event, rng, gen["queries_per_event"]):
                     sentence = " ".join(tokens)
                     tagged[sentence] = {"tokens": tokens, "tags": tags}

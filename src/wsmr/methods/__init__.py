@@ -18,6 +18,7 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {
     "random": Entry("wsmr.methods.random_baseline:RandomBaseline"),
+    "prior": Entry("wsmr.methods.prior:Prior"),
     "scn": Entry("wsmr.methods.scn:SCN", needs=("features", "text")),
     "ms2d": Entry("wsmr.methods.ms2d:MS2D", needs=("features", "text")),
 }
