@@ -50,3 +50,14 @@ def check_no_split_empty(dataset: str, report: dict) -> None:
 
 def per_split(counts: dict[str, int]) -> str:
     return ", ".join(f"{split} {counts.get(split, 0)}" for split in cfg.SPLITS)
+
+
+def attach_tags(splits: dict[str, list[dict]], tagged: dict[str, dict]) -> None:
+    """Give each sample the tokens and part-of-speech tags its annotations came with."""
+    for rows in splits.values():
+        for sample in rows:
+            entry = tagged.get(sample["sentence"])
+            if entry is None:
+                raise KeyError(f"no part-of-speech tags for sentence {sample['sentence']!r} "
+                               f"({sample['qid']})")
+            sample["tokens"], sample["tags"] = entry["tokens"], entry["tags"]
