@@ -101,3 +101,11 @@ def test_a_variant_may_carry_per_dataset_overrides(config):
     ms2d["variants"]["tiny"]["datasets"]["shapes"]["scale"] = [4]
     with pytest.raises(WorkflowError, match="'scale' was unexpected"):
         validate(config, SCHEMA)
+
+
+def test_glove_file_needs_its_dimension(config):
+    """A GloVe file's dimension is configured, not inferred from its first line (which a
+    damaged file may have cut short)."""
+    del config["datasets"]["charades"]["text"]["glove"]["dim"]
+    with pytest.raises(WorkflowError, match="'dim' is a required property"):
+        validate(config, SCHEMA)

@@ -69,3 +69,52 @@ def test_width_shares_of_top1_and_ground_truth():
     shares = width_shares(predictions, samples)
     assert shares["top1_width"] == pytest.approx((0.5 + 0.5) / 2)
     assert shares["gt_width"] == pytest.approx((0.2 + 0.25) / 2)
+
+
+# --- bad predictions files: every defect is an error naming the file's line --------------------
+
+EVAL_SAMPLES = [{"qid": "a", "vid": "v", "duration": 30.0, "start": 0.0, "end": 10.0, "sentence": "x"},
+                {"qid": "b", "vid": "v", "duration": 30.0, "start": 5.0, "end": 15.0, "sentence": "y"},
+                {"qid": "c", "vid": "v", "duration": 30.0, "start": 20.0, "end": 30.0, "sentence": "z"}]
+GOOD_A = '{"qid": "a", "moments": [[0, 10], [20, 30]], "scores": [0.9, 0.1]}'
+GOOD_B = '{"qid": "b", "moments": [[5, 15]], "scores": [1.0]}'
+GOOD_C = '{"qid": "c", "moments": [[0, 5]], "scores": [1.0]}'
+
+
+def run_evaluate(tmp_path, prediction_lines):
+    from wsmr.cli import main
+    from wsmr.io import write_jsonl
+
+    write_jsonl(tmp_path / "test.jsonl", EVAL_SAMPLES)
+    (tmp_path / "predictions.jsonl").write_text("\n".join(prediction_lines) + "\n")
+    job = '{"dataset": {"name": "toy", "ious": [0.5]}, "method": "random", "variant": "default"}'
+    main(["evaluate", "--job", job, "--seed", "0", "--samples", str(tmp_path / "test.jsonl"),
+          "--predictions", str(tmp_path / "predictions.jsonl"), "--out", str(tmp_path / "m.json")])
+    return tmp_path / "m.json"
+
+
+def test_clean_predictions_file_evaluates(tmp_path):
+    from wsmr.io import read_json
+
+    metrics = read_json(run_evaluate(tmp_path, [GOOD_A, "", GOOD_B, GOOD_C]))
+    assert metrics["R1_IoU0.5"] == pytest.approx(200 / 3) and metrics["queries"] == 3
+
+
+# The bad entry is on line 4: the blank line 2 checks that lines, not records, are counted.
+@pytest.mark.parametrize("bad, message", [
+    ('{"qid": "a", "moments": [[20, 30]], "scores": [1.0]}', r"query 'a' again \(first on line 1\)"),
+    ('{"qid": "zz", "moments": [[20, 30]], "scores": [1.0]}', r"query 'zz' is not one of the 3"),
+    ('{"qid": "c", "moments": [[NaN, 30]], "scores": [1.0]}', r"moment 1 \[nan, 30\.0\] is not finite"),
+    ('{"qid": "c", "moments": [[0, 5], [30, 20]], "scores": [0.9, 0.1]}',
+     r"moment 2 \[30\.0, 20\.0\] starts after it ends"),
+    ('{"qid": "c", "moments": [[0, 5], [20, 30]], "scores": [0.9]}', r"2 moments but 1 scores"),
+    ('{"qid": "c", "moments": [[0, 5]], "scores": [NaN]}', r"a score is not finite"),
+    ('{"qid": "c", "moments": [[0, 5, 9]], "scores": [1.0]}', r"moments must be \[start, end\] pairs"),
+    ('{"moments": [[0, 5]], "scores": [1.0]}', r"no qid"),
+])
+def test_bad_prediction_is_an_error_naming_the_line(tmp_path, bad, message):
+    # every query keeps a prediction (the bad one is c's, or c's follows it): nothing else is wrong
+    rest = [] if '"qid": "c"' in bad else [GOOD_C]
+    with pytest.raises(ValueError, match=rf"predictions\.jsonl:4: {message}"):
+        run_evaluate(tmp_path, [GOOD_A, "", GOOD_B, bad, *rest])
+    assert not (tmp_path / "m.json").exists()

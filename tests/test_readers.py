@@ -89,3 +89,78 @@ def test_activitynet_mismatched_lists_are_named(tmp_path):
               "annotations": {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test")}}
     with pytest.raises(AnnotationError, match=r"train.json: video v_x: 2 timestamps but 1"):
         read_dataset("toy", config)
+
+
+# --- values that compare false with everything: NaN (and inf) times --------------------------
+
+@pytest.mark.parametrize("times", ["nan 5.0", "0.0 nan", "NaN NaN", "0.0 inf", "-inf 2.0"])
+def test_non_finite_time_is_a_malformed_line(defective, times):
+    (defective / "charades_sta_train.txt").write_text(
+        f"CCCCC 0.0 2.0##fine.\nAAAAA 1.0 3.0##also fine.\nAAAAA {times}##a broken time.\n")
+    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:3: .*finite.*malformed_line"):
+        read_dataset("toy", charades_config(defective))
+    splits, report = read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+    assert report["skipped"] == {"malformed_line": 1} and report["repaired"] == {}
+    assert sorted(s["sentence"] for s in splits["train"] + splits["val"]) == ["also fine.", "fine."]
+
+
+@pytest.mark.parametrize("timestamp", [[float("nan"), 1.0], [0.0, float("inf")], [None, 1.0],
+                                       ["soon", 1.0], [1.0]])
+def test_activitynet_bad_timestamp_is_malformed(tmp_path, timestamp):
+    videos = {"v_x": {"duration": 10.0, "timestamps": [[0.0, 2.0], timestamp],
+                      "sentences": ["fine.", "a broken time."]}}
+    for name in ("train", "val", "test"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(videos))  # json writes nan as NaN
+    config = {"format": "activitynet_captions", "ratios": [0.5], "ious": [0.5],
+              "clip_stride_s": 1.0,
+              "annotations": {k: str(tmp_path / f"{k}.json") for k in ("train", "val", "test")}}
+    with pytest.raises(AnnotationError, match=r"train.json: video v_x, sentence 1: .*malformed"):
+        read_dataset("toy", config)
+    splits, report = read_dataset("toy", {**config, "on_unrepairable": "skip"})
+    assert report["skipped"] == {"malformed_line": 3}
+    assert [s["sentence"] for s in splits["test"]] == ["fine."]
+
+
+def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
+    from wsmr.io import write_jsonl
+
+    rows = [{"qid": "a", "start": 0.0}, {"qid": "b", "start": float("nan")}]
+    with pytest.raises(ValueError, match=r"out\.jsonl: record 2 .*not finite"):
+        write_jsonl(tmp_path / "out.jsonl", rows)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- splits and durations --------------------------------------------------------------------
+
+def test_empty_split_is_an_error_with_the_counts(defective):
+    # one training video: the validation hold-out takes it and leaves train empty
+    (defective / "charades_sta_train.txt").write_text("CCCCC 0.0 2.0##fine.\nCCCCC 1.0 3.0##again.\n")
+    with pytest.raises(ValueError, match=r"toy: split 'train' is empty .*"
+                                         r"queries train 0, val 2, test 1; videos train 0, val 1, test 1"):
+        read_dataset("toy", charades_config(defective))
+
+
+def test_split_emptied_by_skips_is_an_error(defective):
+    (defective / "charades_sta_test.txt").write_text("BBBBB 0.0 1.0##no duration known.\n")
+    with pytest.raises(ValueError, match=r"split 'test' is empty .*test 0; 3 skipped"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+
+
+def test_durations_disagreeing_on_a_video_name_both_lines(defective):
+    (defective / "Charades_v1_test.csv").write_text("id,length\nDDDDD,5\nCCCCC,12.5\n")
+    with pytest.raises(ValueError, match=r"Charades_v1_test.csv:3: video CCCCC lasts 12.5 s, but "
+                                         r".*Charades_v1_train.csv:4 says 10 s"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+
+
+def test_durations_repeated_with_the_same_length_are_accepted(defective):
+    (defective / "Charades_v1_test.csv").write_text("id,length\nCCCCC,10.0\n")
+    splits, _ = read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
+    assert splits["test"][0]["duration"] == 10.0
+
+
+@pytest.mark.parametrize("length", ["nan", "inf"])
+def test_non_finite_duration_is_an_error_naming_the_line(defective, length):
+    (defective / "Charades_v1_test.csv").write_text(f"id,length\nDDDDD,{length}\n")
+    with pytest.raises(ValueError, match=rf"Charades_v1_test.csv:2: length '{length}' is not"):
+        read_dataset("toy", charades_config(defective, on_unrepairable="skip"))

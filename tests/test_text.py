@@ -300,3 +300,45 @@ def test_glove_read_memory_does_not_grow_with_the_file(tmp_path):
     small_peak, large_peak = glove_read_peak(small, vocab), glove_read_peak(large, vocab)
     assert large.stat().st_size > 9 * small.stat().st_size
     assert large_peak < 1.2 * small_peak + 16_384, (small_peak, large_peak)
+
+
+# --- bad GloVe files and what the stage leaves behind -----------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e39"])  # 1e39 overflows float32
+def test_non_finite_glove_value_is_an_error_naming_file_and_line(tmp_path, value):
+    path = tmp_path / "glove.txt"
+    path.write_text(f"the 1 2 3\nperson 4 {value} 6\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"glove\.txt:2: .*not finite"):
+        read_glove_file(path, {"the", "person"})
+
+
+def test_real_datasets_glove_dim_catches_a_short_first_row(tmp_path):
+    """With the shipped config's settings, a GloVe file whose line 1 lost a number is an error
+    (inferred from line 1, the dimension would silently become 299)."""
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    path = tmp_path / "glove.txt"
+    row = " ".join(["0.5"] * 300)
+    path.write_text(f"the {row.removesuffix(' 0.5')}\nperson {row}\n", encoding="utf-8")
+    real = [name for name, ds in config["datasets"].items()
+            if ds.get("text", {}).get("glove", {}).get("source") == "file"]
+    assert real == ["charades", "activitynet"]
+    for name in real:
+        text = config["datasets"][name]["text"]
+        glove = {**text["glove"], "path": str(path)}
+        glove.pop("url")  # the download rule's key, not the stage's (the rules drop it too)
+        glove = resolve_settings({**text, "glove": glove})["glove"]
+        with pytest.raises(ValueError, match=r"glove\.txt:1: expected a word and 300 numbers, found 299"):
+            lookup_glove(["the", "person"], glove["source"], glove["path"], glove["dim"])
+
+
+def test_failed_text_stage_leaves_no_outputs(tmp_path):
+    samples = [pretagged(1, "red circle jumps", "JJ NN VBZ")]
+    samples_in, samples_out = write_splits(tmp_path, {split: samples for split in SPLITS})
+    glove = tmp_path / "glove.txt"
+    glove.write_text("red 1 2\ncircle 1\n", encoding="utf-8")  # line 2 lost a number
+    with pytest.raises(ValueError, match=r"glove\.txt:2"):
+        build_text(samples_in, samples_out, tmp_path / "text/vocab.json", tmp_path / "text/emb.npy",
+                   {"glove": {"source": "file", "path": str(glove), "dim": 2}})
+    assert not (tmp_path / "samples").exists() and not (tmp_path / "text").exists()

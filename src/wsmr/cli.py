@@ -12,7 +12,7 @@ from pathlib import Path
 
 from wsmr import tracking
 from wsmr.config import SPLITS
-from wsmr.io import read_json, read_jsonl, write_json, write_jsonl, write_text
+from wsmr.io import read_json, read_jsonl, read_jsonl_numbered, write_json, write_jsonl, write_text
 
 log = logging.getLogger("wsmr")
 
@@ -233,8 +233,6 @@ def test_samples(path: str | Path, skipped: dict[str, str]) -> tuple[list[dict],
 
 
 def cmd_evaluate(args) -> None:
-    from wsmr.evaluation import evaluate_files
-
     spec = json.loads(args.job)
     dataset = spec["dataset"]
     with tracking.job_run(args.tracking, dataset=dataset["name"], stage="evaluate",
@@ -243,7 +241,7 @@ def cmd_evaluate(args) -> None:
                           tags=tracking.features_tags(args.features)) as tracker:
         skipped = skipped_videos(args.features)
         samples, dropped = test_samples(args.samples, skipped)
-        metrics = evaluate_files(read_jsonl(args.predictions), samples, dataset["ious"])
+        metrics = evaluate_predictions(args.predictions, samples, dataset["ious"])
         write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
         tracker.log_on_parent(metrics)   # the test metrics beside the run's other ablations
@@ -262,14 +260,21 @@ def cmd_evaluate(args) -> None:
 def evaluate_other_query(args, skipped: dict[str, str], ious) -> dict:
     """The control's R@n against the original ground truth, beside the original predictions
     scored on exactly the same queries (`reference`), so the drop compares like with like."""
-    from wsmr.evaluation import evaluate_files
-
     samples, dropped = test_samples(args.other_query_samples, skipped)
-    result = {**evaluate_files(read_jsonl(args.other_query_predictions), samples, ious),
+    result = {**evaluate_predictions(args.other_query_predictions, samples, ious),
               "queries": len(samples), "dropped_queries": dropped,
               "reference": evaluate_on_same_queries(args.predictions, samples, ious)}
     write_json(args.other_query_out, result)
     return result
+
+
+def evaluate_predictions(path: str | Path, samples: list[dict], ious) -> dict:
+    """`evaluate_files` on a predictions file: a bad entry is an error naming its line."""
+    from wsmr.evaluation import evaluate_files
+
+    numbered = read_jsonl_numbered(path)
+    return evaluate_files([row for _, row in numbered], samples, ious,
+                          where=[f"{path}:{line_no}" for line_no, _ in numbered])
 
 
 def evaluate_on_same_queries(predictions: str | Path, samples: list[dict], ious) -> dict:

@@ -8,7 +8,8 @@ seconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -88,18 +89,66 @@ def evaluate(predictions: dict[str, Sequence[Sequence[float]]], targets: dict[st
     return results
 
 
-def evaluate_files(predictions: list[dict], samples: list[dict], ious: Sequence[float]) -> dict:
+def evaluate_files(predictions: list[dict], samples: list[dict], ious: Sequence[float],
+                   where: Sequence[str] | None = None) -> dict:
     """`evaluate` on the predictions contract (`qid`, `moments`, `scores`) and samples.
 
-    The contract lists moments best first; scores out of order mean a method broke it, which
-    would silently change R@1, so that is an error.
+    Every entry is checked first (`check_predictions`); `where` names each entry in the
+    errors (`file:line`), by default `prediction k`.
     """
-    for p in predictions:
-        if np.any(np.diff(p["scores"]) > 0):
-            raise ValueError(f"query {p['qid']}: moments are not sorted by descending score")
-    by_qid = {p["qid"]: p["moments"] for p in predictions}
+    where = where or [f"prediction {k}" for k in range(1, len(predictions) + 1)]
     targets = {s["qid"]: (s["start"], s["end"]) for s in samples}
-    return evaluate(by_qid, targets, ious)
+    return evaluate(check_predictions(predictions, where, targets), targets, ious)
+
+
+def check_predictions(predictions: list[dict], where: Sequence[str],
+                      targets: Collection[str]) -> dict[str, list]:
+    """qid -> moments, once every entry is known to keep the contract; otherwise an error
+    naming the entry. Each of these defects would change the metrics without a word: a query
+    twice (the last one counted), one that is not evaluated, a NaN moment (its IoU compares
+    false), a reversed one, scores that do not pair with the moments or are out of order."""
+    by_qid: dict[str, list] = {}
+    first_at: dict[str, str] = {}
+    for entry, at in zip(predictions, where, strict=True):
+        qid = entry.get("qid")
+        if qid is None:
+            raise ValueError(f"{at}: no qid")
+        if qid in first_at:
+            raise ValueError(f"{at}: query {qid!r} again (first on {line_of(first_at[qid])})")
+        if qid not in targets:
+            raise ValueError(f"{at}: query {qid!r} is not one of the {len(targets)} evaluated")
+        check_ranked_moments(entry.get("moments"), entry.get("scores"), at)
+        by_qid[qid], first_at[qid] = entry["moments"], at
+    return by_qid
+
+
+def check_ranked_moments(moments, scores, at: str) -> None:
+    try:
+        moments = np.asarray(moments, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"{at}: moments and scores must be numbers") from None
+    if moments.size == 0:
+        raise ValueError(f"{at}: no moments")
+    if moments.ndim != 2 or moments.shape[1] != 2:
+        raise ValueError(f"{at}: moments must be [start, end] pairs")
+    if len(moments) != len(scores):
+        raise ValueError(f"{at}: {len(moments)} moments but {len(scores)} scores")
+    for k, (start, end) in enumerate(moments.tolist(), start=1):
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError(f"{at}: moment {k} [{start}, {end}] is not finite")
+        if start > end:
+            raise ValueError(f"{at}: moment {k} [{start}, {end}] starts after it ends")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{at}: a score is not finite")
+    if np.any(np.diff(scores) > 0):
+        raise ValueError(f"{at}: moments are not sorted by descending score")
+
+
+def line_of(at: str) -> str:
+    """`line 7` for a `file:7` location, the location itself otherwise."""
+    _, sep, line = at.rpartition(":")
+    return f"line {line}" if sep and line.isdigit() else at
 
 
 def width_shares(predictions: list[dict], samples: list[dict]) -> dict[str, float]:

@@ -40,7 +40,16 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
-    write_text(path, "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
+    """One JSON object a line. NaN and infinity are refused (json would write `NaN`, which is
+    not JSON and compares false with everything downstream): an error naming the record."""
+    lines = []
+    for record_no, row in enumerate(rows, start=1):
+        try:
+            lines.append(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
+        except ValueError:
+            raise ValueError(f"{path}: record {record_no} (qid {row.get('qid')}) holds a number "
+                             f"that is not finite (NaN or infinity): {str(row)[:200]}") from None
+    write_text(path, "".join(lines))
 
 
 def read_json(path: str | os.PathLike):
@@ -53,6 +62,12 @@ def read_json(path: str | os.PathLike):
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
     """Read one JSON object per line; a bad line is an error naming the file and line."""
+    return [row for _, row in read_jsonl_numbered(path)]
+
+
+def read_jsonl_numbered(path: str | os.PathLike) -> list[tuple[int, dict]]:
+    """`read_jsonl` with each object's line number (blank lines are skipped, not counted out),
+    for errors that name the line of a record."""
     path = Path(path)
     rows = []
     with path.open(encoding="utf-8") as lines:
@@ -60,7 +75,7 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append((line_no, json.loads(line)))
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from err
     return rows

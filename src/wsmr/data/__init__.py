@@ -31,7 +31,25 @@ def read_dataset(dataset: str, ds_cfg: dict) -> tuple[dict[str, list[dict]], dic
     report = {"queries": {split: len(rows) for split, rows in splits.items()},
               "videos": {split: len({r["vid"] for r in rows}) for split, rows in splits.items()},
               **defects.summary()}
+    check_no_split_empty(dataset, report)
     return splits, report
+
+
+def check_no_split_empty(dataset: str, report: dict) -> None:
+    """An empty split is an error here, with the counts: later stages would fail far from the
+    cause (the text stage finds "no tokens"), e.g. when the validation hold-out took the only
+    training video or every line of a file was skipped."""
+    empty = [split for split in cfg.SPLITS if not report["queries"].get(split)]
+    if empty:
+        raise ValueError(
+            f"{dataset}: split {empty[0]!r} is empty (queries {per_split(report['queries'])}; "
+            f"videos {per_split(report['videos'])}; {sum(report['skipped'].values())} skipped "
+            "as unrepairable); every split needs queries, and a validation split held out of "
+            "training takes whole videos from it")
+
+
+def per_split(counts: dict[str, int]) -> str:
+    return ", ".join(f"{split} {counts.get(split, 0)}" for split in cfg.SPLITS)
 
 
 def attach_tags(splits: dict[str, list[dict]], tagged: dict[str, dict]) -> None:

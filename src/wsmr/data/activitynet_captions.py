@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wsmr.data.samples import MALFORMED, DefectLog, make_sample
+from wsmr.data.samples import MALFORMED, DefectLog, finite_seconds, make_sample
 from wsmr.io import read_json
 
 
@@ -21,11 +21,23 @@ def read_annotations(path: str | Path, defects: DefectLog) -> list[dict]:
             defects.reject(MALFORMED, f"{path}: video {vid}",
                            f"{len(timestamps)} timestamps but {len(sentences)} sentences")
             continue
-        for k, ((start, end), sentence) in enumerate(zip(timestamps, sentences)):
+        for k, (timestamp, sentence) in enumerate(zip(timestamps, sentences)):
+            where = f"{path}: video {vid}, sentence {k}"
+            try:
+                start, end = parse_timestamp(timestamp)
+            except ValueError as err:
+                defects.reject(MALFORMED, where, f"timestamp {timestamp!r}: {err}")
+                continue
             sample = make_sample(qid=f"{path.name}:{vid}:{k}", vid=vid,
-                                 duration=video.get("duration"), start=float(start),
-                                 end=float(end), sentence=sentence,
-                                 where=f"{path}: video {vid}, sentence {k}", defects=defects)
+                                 duration=video.get("duration"), start=start, end=end,
+                                 sentence=sentence, where=where, defects=defects)
             if sample is not None:
                 samples.append(sample)
     return samples
+
+
+def parse_timestamp(timestamp) -> tuple[float, float]:
+    """`[start, end]` -> finite seconds; ValueError for anything else (json reads NaN too)."""
+    if not isinstance(timestamp, list | tuple) or len(timestamp) != 2:
+        raise ValueError("expected [start, end]")
+    return finite_seconds(timestamp[0]), finite_seconds(timestamp[1])

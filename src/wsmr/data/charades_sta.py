@@ -9,12 +9,18 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from wsmr.data.samples import MALFORMED, DefectLog, make_sample
+from wsmr.data.samples import MALFORMED, DefectLog, finite_seconds, make_sample
 
 
 def read_durations(paths: list[str | Path]) -> dict[str, float | None]:
-    """Video id -> duration in seconds, from Charades_v1-style CSVs; blank lengths map to None."""
+    """Video id -> duration in seconds, from Charades_v1-style CSVs; blank lengths map to None.
+
+    A video listed twice must have one length: two lengths are an error naming both lines
+    (keeping either would silently move or clip its moments). The same length twice, as when
+    a train and a test CSV overlap, states one fact twice and is accepted.
+    """
     durations: dict[str, float | None] = {}
+    first_seen: dict[str, str] = {}
     for path in paths:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -22,12 +28,22 @@ def read_durations(paths: list[str | Path]) -> dict[str, float | None]:
             if missing:
                 raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
             for row_no, row in enumerate(reader, start=2):
-                length = row["length"].strip()
+                vid, length = row["id"], row["length"].strip()
                 try:
-                    durations[row["id"]] = float(length) if length else None
-                except ValueError:
-                    raise ValueError(f"{path}:{row_no}: length {length!r} is not a number") from None
+                    duration = finite_seconds(length) if length else None
+                except ValueError as err:
+                    raise ValueError(f"{path}:{row_no}: length {length!r} is not a finite "
+                                     f"number of seconds") from err
+                if vid in durations and durations[vid] != duration:
+                    raise ValueError(f"{path}:{row_no}: video {vid} lasts {describe(duration)}, "
+                                     f"but {first_seen[vid]} says {describe(durations[vid])}")
+                durations[vid] = duration
+                first_seen.setdefault(vid, f"{path}:{row_no}")
     return durations
+
+
+def describe(duration: float | None) -> str:
+    return "an unknown time" if duration is None else f"{duration:g} s"
 
 
 def parse_line(line: str) -> tuple[str, float, float, str]:
@@ -37,7 +53,7 @@ def parse_line(line: str) -> tuple[str, float, float, str]:
     if not sep or len(fields) != 3:
         raise ValueError("expected 'video start end##sentence'")
     vid, start, end = fields
-    return vid, float(start), float(end), sentence
+    return vid, finite_seconds(start), finite_seconds(end), sentence
 
 
 def read_annotations(path: str | Path, durations: dict[str, float | None],

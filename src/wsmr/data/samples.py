@@ -9,6 +9,7 @@ the skip. Nothing is dropped silently.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -31,6 +32,21 @@ EXAMPLES_KEPT = 5
 
 class AnnotationError(ValueError):
     """An annotation the pipeline cannot repair; the message names the file and line."""
+
+
+def finite_seconds(value) -> float:
+    """A time in seconds from an annotation field; ValueError unless it is a finite number.
+
+    float() reads "nan" and "inf", and every comparison with NaN is false, so a NaN time would
+    pass each check of `make_sample` and reach training: the readers reject it as malformed.
+    """
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite number of seconds")
+    return seconds
 
 
 @dataclass
@@ -74,8 +90,9 @@ def make_sample(*, qid: str, vid: str, duration: float | None, start: float, end
     if not sentence:
         defects.reject(EMPTY_SENTENCE, where, f"empty sentence for video {vid}")
         return None
-    if duration is None or not duration > 0:
-        defects.reject(MISSING_DURATION, where, f"no duration known for video {vid}")
+    if duration is None or not 0 < duration < math.inf:  # NaN fails both comparisons
+        defects.reject(MISSING_DURATION, where, f"no duration known for video {vid}"
+                       + (f" ({duration!r})" if duration is not None else ""))
         return None
     if start > end:
         start, end = end, start

@@ -26,7 +26,9 @@ Settings (defaults in `DEFAULT_SETTINGS`; unknown keys are errors):
                             `file`: a GloVe text file such as glove.840B.300d.txt (streamed)
       path: null            the GloVe text file, for source `file`
       dim: null             vector size; null = the source's own (50 for package, read from
-                            the file's first line for file); if set, it is checked
+                            the file's first line for file); if set, line 1 must match it. The
+                            config schema requires it for `file`: a cut-short line 1 would
+                            otherwise change it silently
     seed: 0                 seeds the vectors of words GloVe lacks (and of <unk> <mask> <bos> <eos>)
 
 Samples that already carry `tokens` and `tags` are kept as they are (still capped), so they

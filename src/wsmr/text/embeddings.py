@@ -78,10 +78,18 @@ def split_glove_line(line: str, dim: int, path, line_no: int) -> tuple[str | Non
 
 
 def parse_vector(vector: str, path, line_no: int) -> np.ndarray:
+    """A wanted word's vector. NaN or infinity (float32 overflows to it past 3.4e38) is an
+    error: one such value makes the scale of every seeded vector, and so the matrix, NaN."""
     try:
-        return np.array(vector.split(" "), dtype=np.float32)
+        with np.errstate(over="ignore"):  # an overflow is reported below, with its line
+            values = np.array(vector.split(" "), dtype=np.float32)
     except ValueError:
         raise ValueError(f"{path}:{line_no}: the vector holds something that is not a number") from None
+    if not np.isfinite(values).all():
+        position = int(np.argmin(np.isfinite(values)))
+        raise ValueError(f"{path}:{line_no}: the vector holds a value that is not finite "
+                         f"({vector.split(' ')[position]!r}, number {position + 1})")
+    return values
 
 
 def read_packaged_glove(wanted: Collection[str]) -> dict[str, np.ndarray]:

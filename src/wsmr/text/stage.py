@@ -106,16 +106,12 @@ def build_text(samples_in: Mapping[str, Path], samples_out: Mapping[str, Path],
         log.info("%s: %d sentences tagged, %d pre-tagged, %d cut at %d tokens", split,
                  split_done["tagged"], split_done["pretagged"], split_done["cut"], settings["max_words"])
         done = {key: done[key] + split_done[key] for key in done}
-        write_jsonl(samples_out[split], samples[split])
 
     train_tokens = [sample["tokens"] for sample in samples["train"]]
     vocab = build_vocabulary(train_tokens, settings["vocab_size"])
-    write_vocabulary(vocab, vocab_path)
-
     glove = settings["glove"]
     found, dim = lookup_glove(vocab.plain_words, glove["source"], glove["path"], glove["dim"])
     matrix, oov = embedding_matrix(vocab, found, dim, settings["seed"])
-    save_embeddings(matrix, embeddings_path)
     if oov:
         log.info("words without a GloVe vector (seeded random ones instead): %s%s",
                  " ".join(oov[:50]), " ..." if len(oov) > 50 else "")
@@ -131,6 +127,13 @@ def build_text(samples_in: Mapping[str, Path], samples_out: Mapping[str, Path],
         "sentences_tagged": done["tagged"],
         "sentences_pretagged": done["pretagged"],
     }
+
+    # Written only now that every step succeeded: a failed run (a bad GloVe row, say) leaves
+    # no tagged samples or vocabulary that a user could take for the stage's finished output.
+    for split, path in samples_out.items():
+        write_jsonl(path, samples[split])
+    write_vocabulary(vocab, vocab_path)
+    save_embeddings(matrix, embeddings_path)
     for key, value in counts.items():
         log.info("%s = %s", key, value)
     return counts
