@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wsmr.methods.precision import in_float32
 from wsmr.methods.scn.model import Backbone, padding_mask
 
 LOG_FLOOR = 1e-10          # the authors' epsilon: a zero weight is very small, not -inf
@@ -58,7 +59,8 @@ class CPLNetwork(nn.Module):
         states = m.run(m.video_stack, clips, padding_mask(n_clips + 1, clips.shape[1]), query,
                        query_padding, causal=self.causal)
         state = states[torch.arange(len(n_clips), device=states.device), n_clips]
-        params = torch.sigmoid(self.gaussian_head(state)).view(-1, self.proposals, 2)
+        # centres and widths in float32 under autocast: they place the masks that are ranked
+        params = torch.sigmoid(in_float32(self.gaussian_head, state)).view(-1, self.proposals, 2)
         return params[..., 0], params[..., 1]
 
     def masked_query(self, words, hidden) -> torch.Tensor:
@@ -83,7 +85,8 @@ class CPLNetwork(nn.Module):
         padding = padding_mask(n_words, length).repeat_interleave(readings, dim=0)
         decoded = m.run(m.word_stack, query, padding, video, None, causal=True,
                         memory_bias=key_bias(masks, self.heads, length))
-        return self.predictor(decoded).view(batch, readings, length, -1)
+        # float32 under autocast: these losses rank the proposals and pick the positive
+        return in_float32(self.predictor, decoded).view(batch, readings, length, -1)
 
     def sampled_clips(self, video, index) -> torch.Tensor:
         """(B, P, d) the projected clips at `index` (B, P)."""
