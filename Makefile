@@ -28,7 +28,7 @@ table: setup
 	$(RUN) snakemake --cores $(CORES) results/tables/shapes.csv
 
 test: setup
-	$(RUN) python -m pytest
+	$(RUN) python -m pytest -m "not slow" --durations=20
 
 $(BIN)/.installed-slurm: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,slurm]'

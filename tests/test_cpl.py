@@ -151,6 +151,7 @@ def test_a_query_is_read_the_same_alone_or_in_a_padded_batch():
     assert torch.allclose(widths[1], alone_w[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_learns_to_ground_on_the_feature_twin(tmp_path):
     """Weakly supervised, at config.yaml's loss settings on a smaller network, with the epoch
     chosen on validation: CPL's reconstruction loss falls and it localises the twin's test
