@@ -30,7 +30,7 @@ def snakemake(workdir: Path, *args: str, configfiles: tuple[Path, ...] = ()) -> 
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
          "--cores", "2", *args,
          "--configfile", str(ROOT / ".test/config.yaml"), *map(str, configfiles)],
-        capture_output=True, text=True, env=env, timeout=600)
+        capture_output=True, text=True, env=env, timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 

@@ -122,7 +122,7 @@ def snakemake(workdir: Path, nltk_data: Path, *targets: str) -> str:
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
          "--cores", "2", *targets, "--configfile", str(ROOT / ".test/config.yaml"),
          str(ROOT / ".test/charades.yaml")],
-        capture_output=True, text=True, env=env, timeout=900)
+        capture_output=True, text=True, env=env, timeout=1800)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
