@@ -28,7 +28,7 @@ def small_config() -> dict:
     return wcfg.deep_merge(config, {"methods": {"ms2d": {"datasets": {"shapes": SUPERVISED}}}})
 
 
-def test_split_videos(workdir: Path) -> dict[str, list[dict]]:
+def videos_of_test_split(workdir: Path) -> dict[str, list[dict]]:
     rows = read_jsonl(workdir / "results/shapes/text/test.jsonl")
     return {vid: [r for r in rows if r["vid"] == vid] for vid in sorted({r["vid"] for r in rows})}
 
@@ -60,7 +60,7 @@ def test_ground_finds_the_described_event_in_a_test_video(supervised_run, small_
     video; then the supervised run's top-1 covers the described event (IoU >= 0.5) for most
     of the video's queries, and ranks the true event above the video's other events."""
     run_dir, config = supervised_run
-    vid, queries = next(iter(test_split_videos(small_dag).items()))
+    vid, queries = next(iter(videos_of_test_split(small_dag).items()))
     video = small_dag / f"results/shapes/raw/videos/{vid}.mp4"
     features = video_features(video, Run.parse(run_dir), config["datasets"]["shapes"])
     dag = stored_features(small_dag / "results/shapes/features/c3d_pca500.h5", vid)
@@ -78,7 +78,7 @@ def test_ground_finds_the_described_event_in_a_test_video(supervised_run, small_
 
 def test_the_command_prints_json_and_draws_the_timeline(supervised_run, small_dag, tmp_path):
     run_dir, config = supervised_run
-    vid, queries = next(iter(test_split_videos(small_dag).items()))
+    vid, queries = next(iter(videos_of_test_split(small_dag).items()))
     query = queries[0]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     plot = tmp_path / "timeline.png"
@@ -97,7 +97,7 @@ def test_the_command_prints_json_and_draws_the_timeline(supervised_run, small_da
 
 def test_random_grounds_without_features(small_dag):
     """A method that reads only samples grounds through the same interface."""
-    vid, queries = next(iter(test_split_videos(small_dag).items()))
+    vid, queries = next(iter(videos_of_test_split(small_dag).items()))
     result = ground(small_dag / "results/shapes/runs/random/default/seed0",
                     small_dag / f"results/shapes/raw/videos/{vid}.mp4", queries[0]["sentence"],
                     small_config())
@@ -108,7 +108,7 @@ def test_random_grounds_without_features(small_dag):
 
 def test_clear_errors(small_dag, tmp_path):
     config = small_config()
-    vid, queries = next(iter(test_split_videos(small_dag).items()))
+    vid, queries = next(iter(videos_of_test_split(small_dag).items()))
     video = small_dag / f"results/shapes/raw/videos/{vid}.mp4"
     run = small_dag / "results/shapes/runs/scn/full/seed0"
     with pytest.raises(GroundingError, match=r"'giraffe' not in the vocabulary of 'shapes'"):
