@@ -51,6 +51,17 @@ def test_unknown_method_setting_is_rejected(config):
         validate(config, SCHEMA)
 
 
+def test_a_variant_set_to_null_is_left_out(config):
+    """How a config file merged over config.yaml (.test/config.yaml) drops a variant."""
+    merged = wcfg.deep_merge(config, {"methods": {"scn": {"variants": {"no_rand": None}}}})
+    validate(merged, SCHEMA)
+    rows = wcfg.method_variants(merged)
+    assert ("scn", "full") in rows and ("scn", "no_rand") not in rows
+    assert len(rows) == len(wcfg.method_variants(config)) - 1
+    with pytest.raises(KeyError, match="no variant 'no_rand'"):
+        wcfg.method_settings(merged, "shapes", "scn", "no_rand")
+
+
 def test_variant_overrides_merge_over_method_settings(config):
     config["methods"]["random"]["datasets"] = {"shapes": {"top_n": 3}}
     config["methods"]["random"]["variants"]["tight"] = {"nms": 0.3}

@@ -68,8 +68,10 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def method_variants(config: dict) -> list[tuple[str, str]]:
-    """Every configured (method, variant): the rows of a dataset's complete table."""
-    return [(m, v) for m, spec in config["methods"].items() for v in spec["variants"]]
+    """Every configured (method, variant): the rows of a dataset's complete table. A variant set
+    to null, in a config file merged over config.yaml, is left out (merging cannot delete a key)."""
+    return [(m, v) for m, spec in config["methods"].items()
+            for v, overrides in spec["variants"].items() if overrides is not None]
 
 
 def headline_variants(config: dict) -> list[tuple[str, str]]:
@@ -87,9 +89,10 @@ def method_settings(config: dict, dataset: str, method: str, variant: str) -> di
     """Method defaults, then the method's per-dataset overrides, then the variant's, then the
     variant's own per-dataset overrides (its `datasets:` entry for this dataset)."""
     spec = config["methods"][method]
-    if variant not in spec["variants"]:
+    if spec["variants"].get(variant) is None:
+        configured = sorted(v for m, v in method_variants(config) if m == method)
         raise KeyError(f"config: method {method!r} has no variant {variant!r}; "
-                       f"configured: {sorted(spec['variants'])}")
+                       f"configured: {configured}")
     settings = deep_merge(spec["settings"], spec.get("datasets", {}).get(dataset, {}))
     overrides = dict(spec["variants"][variant])
     per_dataset = overrides.pop("datasets", {})

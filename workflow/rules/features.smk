@@ -22,7 +22,8 @@ def shard_threads(wildcards):
     """A shard's share of the local cores, so that a dataset's shards together use them all:
     2 shards on `--cores 2` run at once, a thread each; `--cores 8` gives each 4. Without a
     core count (a cluster executor) a shard asks for 2; a cluster profile can set it."""
-    cores = workflow.cores if isinstance(workflow.cores, int) and workflow.cores < 1024 else 2
+    cores = workflow.resource_settings.cores   # None under a cluster executor: no --cores
+    cores = cores if isinstance(cores, int) and cores < 1024 else 2
     return max(1, cores // features_config(wildcards)["shards"])
 
 
