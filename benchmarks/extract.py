@@ -1,6 +1,7 @@
-"""Speed of the video-features stage: decoding (frames/s), C3D alone (clips/s), end to end (clips/s).
+"""Speed of the video-features stage: decoding (frames/s), C3D alone and end to end (clips/s).
 
-    python benchmarks/extract.py results/shapes/raw/videos/*.mp4 --threads 2 --batch-size 8 [--decode-workers 2]
+    python benchmarks/extract.py results/shapes/raw/videos/*.mp4 --threads 2 --batch-size 8 \
+        [--decode-workers 2]
 
 Decoding is timed on the given videos (resize to 128x171, centre crop, as extraction does), by
 one thread and, cut into C3D's clips, by `--decode-workers` threads; C3D on random clips in the
@@ -29,8 +30,8 @@ def cpu_model() -> str:
         lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return next((l.split(":", 1)[1].strip() for l in lines.splitlines()
-                 if l.startswith("Model name")), "unknown")
+    return next((line.split(":", 1)[1].strip() for line in lines.splitlines()
+                 if line.startswith("Model name")), "unknown")
 
 
 def decode_rate(videos: list[Path]) -> float:

@@ -52,18 +52,22 @@ def measure(path: Path, vocab: list[str], dim: int) -> dict:
     read_glove_file(path, wanted, dim)
     traced_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"seconds": seconds, "rss_added_mib": rss_added / 1024, "traced_peak_mib": traced_peak / 2**20}
+    return {"seconds": seconds, "rss_added_mib": rss_added / 1024,
+            "traced_peak_mib": traced_peak / 2**20}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=500_000, help="rows of the larger file")
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--vocab", type=int, default=8000, help="vocabulary words to look up")
-    parser.add_argument("--measure", nargs=2, metavar=("GLOVE", "VOCAB_JSON"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=2, metavar=("GLOVE", "VOCAB_JSON"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # the child process: one measurement, as JSON on stdout
-        print(json.dumps(measure(Path(args.measure[0]), json.loads(Path(args.measure[1]).read_text()), args.dim)))
+        glove, vocab = Path(args.measure[0]), json.loads(Path(args.measure[1]).read_text())
+        print(json.dumps(measure(glove, vocab, args.dim)))
         return
 
     print(f"{'lines':>9} {'file MiB':>9} {'read s':>7} {'MiB/s':>6} {'peak RSS added MiB':>19} "
@@ -72,10 +76,13 @@ def main() -> None:
         for lines in (args.lines // 10, args.lines):
             glove, vocab_json = Path(tmp) / f"glove{lines}.txt", Path(tmp) / "vocab.json"
             vocab_json.write_text(json.dumps(write_glove(glove, lines, args.dim, args.vocab)))
-            child = [sys.executable, __file__, "--dim", str(args.dim), "--measure", str(glove), str(vocab_json)]
-            result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+            child = [sys.executable, __file__, "--dim", str(args.dim), "--measure", str(glove),
+                     str(vocab_json)]
+            result = json.loads(subprocess.run(child, check=True, capture_output=True,
+                                               text=True).stdout)
             size_mib = glove.stat().st_size / 2**20
-            print(f"{lines:>9} {size_mib:>9.0f} {result['seconds']:>7.1f} {size_mib / result['seconds']:>6.0f} "
+            print(f"{lines:>9} {size_mib:>9.0f} {result['seconds']:>7.1f} "
+                  f"{size_mib / result['seconds']:>6.0f} "
                   f"{result['rss_added_mib']:>19.1f} {result['traced_peak_mib']:>21.1f}")
             glove.unlink()
 

@@ -1,7 +1,8 @@
 """The GPU check, in one command: every method's training under AMP against fp32, and C3D
 extraction end to end (decode -> C3D -> HDF5).
 
-    python benchmarks/gpu.py --video /path/to/Y1HGC.mp4 [--steps 3] [--shapes-videos 4] [--threads 8]
+    python benchmarks/gpu.py --video /path/to/Y1HGC.mp4 [--steps 3] [--shapes-videos 4] \
+        [--threads 8]
 
 Training: for every learned method of the registry and every variant of config.yaml, at
 Charades size (200 clips x 500-d, 20 words) and the method's Charades-STA settings (the papers'
@@ -31,8 +32,14 @@ import torch
 import yaml
 
 from extract import c3d_rate, cpu_model, decode_clip_rate, decode_rate
-from train import (CHARADES_QUERIES, build_loop, learned_methods, method_settings,
-                   synthetic_batch, timed_steps)
+from train import (
+    CHARADES_QUERIES,
+    build_loop,
+    learned_methods,
+    method_settings,
+    synthetic_batch,
+    timed_steps,
+)
 from wsmr.data.shapes import generate
 from wsmr.video.c3d import build_c3d, choose_dtype
 from wsmr.video.extract import extract_shard
@@ -57,14 +64,16 @@ def run_steps(method, variant, batch, steps, amp, dataset):
 
 
 def relative_gaps(amp: list[float], fp32: list[float]) -> tuple[float, float]:
-    gaps = [abs(a - f) / max(abs(f), 1e-12) for a, f in zip(amp, fp32)]
+    gaps = [abs(a - f) / max(abs(f), 1e-12) for a, f in zip(amp, fp32, strict=True)]
     return gaps[0], statistics.mean(gaps)
 
 
 def check_training(cuda: bool, steps: int, tolerance: float) -> bool:
     ok = True
     dataset = "charades" if cuda else "shapes"
-    print(f"\n== training: {'Charades-size inputs, Charades-STA settings' if cuda else 'no GPU: fp32 steps only, at the shapes model sizes on Charades-size inputs, batch 2'}")
+    what = ("Charades-size inputs, Charades-STA settings" if cuda else
+            "no GPU: fp32 steps only, at the shapes model sizes on Charades-size inputs, batch 2")
+    print(f"\n== training: {what}")
     for method in learned_methods():
         for variant in CONFIG["methods"][method]["variants"]:
             batch_size = method_settings(method, variant)[0]["batch_size"] if cuda else 2
@@ -80,7 +89,8 @@ def check_training(cuda: bool, steps: int, tolerance: float) -> bool:
                     passed = first <= tolerance and mean <= 2 * tolerance
                     ok &= passed
                     line += (f"; AMP {amp_s:.3f} s/step, {batch_size / amp_s:.1f} samples/s "
-                             f"(x{step_s / amp_s:.2f}), peak {amp_peak:.1f} GiB, Charades-STA epoch "
+                             f"(x{step_s / amp_s:.2f}), peak {amp_peak:.1f} GiB, "
+                             "Charades-STA epoch "
                              f"{CHARADES_QUERIES / batch_size * amp_s / 60:.1f} min; loss gap "
                              f"first {first:.2%}, mean {mean:.2%}: {'ok' if passed else 'FAIL'}")
                 print(line, flush=True)
@@ -103,11 +113,12 @@ def check_extraction(cuda: bool, video: Path | None, n_shapes: int, threads: int
     model, source = build_c3d(None, seed=0, width=width)
     model = model.to(device, memory_format=torch.channels_last_3d)
     dtype = choose_dtype(device)
-    print(f"\n== extraction: C3D {'(real size)' if width == 1 else f'channels / {width} (no GPU)'}, "
-          f"{dtype}, batch {batch_size}, {threads} decoding threads")
+    size = "(real size)" if width == 1 else f"channels / {width} (no GPU)"
+    print(f"\n== extraction: C3D {size}, {dtype}, batch {batch_size}, {threads} decoding threads")
     if cuda:
         for name, kind in {"auto": dtype, "float32": torch.float32}.items():
-            print(f"C3D alone ({name}, {kind}): {c3d_rate(model, batch_size, 10, device, kind):.0f} clips/s")
+            rate = c3d_rate(model, batch_size, 10, device, kind)
+            print(f"C3D alone ({name}, {kind}): {rate:.0f} clips/s")
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"shapes": shapes_videos(Path(tmp) / "shapes", n_shapes)}
         if video is not None:

@@ -1,6 +1,7 @@
 """Training speed of a learned method on Charades-sized inputs: 200 clips x 500-d, 20 words.
 
-    python benchmarks/train.py --method scn  [--variant full] [--steps 5] [--batch-size 128] [--threads 2]
+    python benchmarks/train.py --method scn  [--variant full] [--steps 5] [--batch-size 128] \
+        [--threads 2]
     python benchmarks/train.py --method ms2d [--variant full|supervised] ...
     python benchmarks/train.py --method cpl  [--variant full] --batch-size 32 ...
 
@@ -81,7 +82,8 @@ def build_loop(method: str, variant: str, batch: dict, amp: bool = True, seed: i
     return Loop(learner, settings, run_dir, seed, dataset["ious"], [], Tracker(False), amp=amp)
 
 
-def timed_steps(loop: Loop, batch: dict, steps: int, seed: int = 0) -> tuple[list[float], list[float]]:
+def timed_steps(loop: Loop, batch: dict, steps: int, seed: int = 0
+                ) -> tuple[list[float], list[float]]:
     """Seconds and loss of `steps` + 1 loop steps on `batch` (the first warms up: allocations,
     kernel choice); the random draws (dropout, masks, exploration) seeded."""
     torch.manual_seed(seed)
@@ -110,8 +112,9 @@ def main() -> None:
     step_s = sum(seconds[1:]) / args.steps
     print(f"{args.method}/{args.variant}: device {loop.device}, autocast {loop.amp}, "
           f"threads {args.threads}, batch {args.batch_size}")
+    epoch_min = CHARADES_QUERIES / args.batch_size * step_s / 60
     print(f"{step_s:.2f} s/step, {args.batch_size / step_s:.3g} samples/s, Charades-STA epoch "
-          f"({CHARADES_QUERIES} queries) {CHARADES_QUERIES / args.batch_size * step_s / 60:.1f} min")
+          f"({CHARADES_QUERIES} queries) {epoch_min:.1f} min")
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ class CudaAutocastPolicy(TorchDispatchMode):
         # max/min with no dim reduce to a value (a length, a bound), not a ranking
         ranks = packet in RANKING and not (packet in (aten.max, aten.min) and len(args) == 1)
         if ranks and inputs and inputs[0].is_floating_point() and self.is_rounded(inputs[0]):
-            self.violations.append(f"{packet.__name__}: reads values rounded to "
-                                   f"{inputs[0].dtype if inputs[0].dtype in LOW else 'bf16, upcast'}")
+            rounded_to = inputs[0].dtype if inputs[0].dtype in LOW else "bf16, upcast"
+            self.violations.append(f"{packet.__name__}: reads values rounded to {rounded_to}")
         out = func(*args, **(kwargs or {}))
         carries = any(t.is_floating_point() and self.is_rounded(t) for t in inputs)
         if carries and packet not in PROJECTIONS:

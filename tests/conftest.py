@@ -1,4 +1,5 @@
-"""Shared fixtures. Real reference data lives in ../shared beside the checkout, never in the repo."""
+"""Shared fixtures. Real reference data lives in ../shared beside the checkout, never in the
+repo."""
 
 from __future__ import annotations
 

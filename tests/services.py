@@ -40,7 +40,8 @@ def start(argv: list[str], log: Path, env: dict | None = None) -> subprocess.Pop
 
 
 def stop(process: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM to the session started as `process` (its PID is the group's), SIGKILL if it lingers."""
+    """SIGTERM to the session started as `process` (its PID is the group's), SIGKILL if it
+    lingers."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)

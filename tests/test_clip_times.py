@@ -21,8 +21,7 @@ from wsmr.data.shapes import write_video
 from wsmr.features import store
 from wsmr.io import write_jsonl
 from wsmr.methods.base import RunInputs
-from wsmr.methods.inputs import (MethodInputs, clip_edges, positions_to_seconds,
-                                 seconds_to_fractions)
+from wsmr.methods.inputs import MethodInputs, clip_edges, positions_to_seconds, seconds_to_fractions
 from wsmr.text.vocabulary import build_vocabulary, write_vocabulary
 from wsmr.video.decode import VideoInfo, decode_frames
 
@@ -107,7 +106,7 @@ def test_ms2d_predictions_and_targets_are_fractions_of_the_video_s_clips(inputs)
     data = MethodInputs(inputs, max_clips=200, max_words=20)
     torch.manual_seed(0)
     learner = MS2DLearner(data, {**SMALL, "scales": [4]})
-    for vid, (fps, n_frames, _) in VIDEOS.items():
+    for vid in VIDEOS:
         n_clips = len(data.clip_edges[vid]) - 1
         assert learner.targets[f"{vid}:0"] == pytest.approx((2 / n_clips, 5 / n_clips))
     for vid, moments in predictions_by_video(learner).items():

@@ -94,7 +94,8 @@ def test_features_block_is_closed_and_checked(config):
 def test_features_defaults_and_what_re_runs_extraction(config):
     assert wcfg.features_config({})["source"] == "extract"
     assert wcfg.features_config({})["pca_dim"] == 500
-    ds = {"features": {"pca_dim": 16, "weights": {"path": "w", "url": "http://x", "sha256": "0" * 64}}}
+    ds = {"features": {"pca_dim": 16,
+                       "weights": {"path": "w", "url": "http://x", "sha256": "0" * 64}}}
     settings = wcfg.extraction_settings(ds)
     assert "pca_dim" not in settings and "shards" not in settings
     assert settings["weights"] == {"path": "w", "sha256": "0" * 64}   # the URL is not the weights
@@ -103,7 +104,8 @@ def test_features_defaults_and_what_re_runs_extraction(config):
 
 def test_a_variant_may_carry_per_dataset_overrides(config):
     ms2d = config["methods"]["ms2d"]
-    ms2d["variants"]["tiny"] = {"top_k": 3, "scales": [8], "datasets": {"shapes": {"scales": [4, 2]}}}
+    ms2d["variants"]["tiny"] = {"top_k": 3, "scales": [8],
+                                "datasets": {"shapes": {"scales": [4, 2]}}}
     validate(config, SCHEMA)
     shapes = wcfg.method_settings(config, "shapes", "ms2d", "tiny")
     assert shapes["scales"] == [4, 2] and shapes["top_k"] == 3 and "datasets" not in shapes

@@ -9,7 +9,8 @@ def query(qid, vid, start, end, sentence):
 
 
 def test_each_query_takes_the_words_of_another_moment_of_its_video():
-    rows = [query("a1", "v", 0, 10, "red circle rises"), query("a2", "v", 0, 10, "a red circle rises"),
+    rows = [query("a1", "v", 0, 10, "red circle rises"),
+            query("a2", "v", 0, 10, "a red circle rises"),
             query("b1", "v", 10, 20, "blue circle rises"),
             query("c1", "v", 20, 30, "red circle grows")]
     rewritten, report = other_query_samples(rows)
@@ -17,7 +18,8 @@ def test_each_query_takes_the_words_of_another_moment_of_its_video():
     assert set(by_qid) == {"a1", "a2", "b1", "c1"}
     for original in rows:
         new = by_qid[original["qid"]]
-        assert (new["vid"], new["start"], new["end"]) == (original["vid"], original["start"], original["end"])
+        assert ((new["vid"], new["start"], new["end"])
+                == (original["vid"], original["start"], original["end"]))
         donor = next(r for r in rows if r["qid"] == new["donor_qid"])
         assert donor["vid"] == original["vid"]
         assert (donor["start"], donor["end"]) != (original["start"], original["end"])

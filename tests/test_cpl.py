@@ -7,10 +7,21 @@ import pytest
 import torch
 
 from wsmr.methods.cpl import rank_proposals, vote_scores
-from wsmr.methods.cpl.gaussians import (gaussian_masks, moment_bounds, negative_masks,
-                                        negative_proposals, sample_positions, schedule_progress)
-from wsmr.methods.cpl.loss import (contrastive_term, diversity_loss, hinge, positive_losses,
-                                   reconstruction_term)
+from wsmr.methods.cpl.gaussians import (
+    gaussian_masks,
+    moment_bounds,
+    negative_masks,
+    negative_proposals,
+    sample_positions,
+    schedule_progress,
+)
+from wsmr.methods.cpl.loss import (
+    contrastive_term,
+    diversity_loss,
+    hinge,
+    positive_losses,
+    reconstruction_term,
+)
 from wsmr.methods.cpl.model import CPLNetwork
 
 SMALL = dict(hidden=16, heads=2, layers=1, dropout=0.0, causal=True, proposals=3, sigma=9.0,
@@ -81,7 +92,8 @@ def test_losses_on_a_hand_made_case():
     assert nll.tolist() == [1.0, 0.5] and best.tolist() == [1, 0]
     assert reconstruction_term(nll, torch.tensor([2.0, 1.5])).item() == pytest.approx(1.25)
     assert reconstruction_term(nll, None).item() == pytest.approx(0.75)
-    assert hinge(torch.tensor([1.0, 1.0]), torch.tensor([2.0, 1.05]), 0.1).tolist() == pytest.approx([0.0, 0.05])
+    assert (hinge(torch.tensor([1.0, 1.0]), torch.tensor([2.0, 1.05]), 0.1).tolist()
+            == pytest.approx([0.0, 0.05]))
     positive, reference = torch.tensor([1.0]), torch.tensor([1.05])
     negatives = torch.tensor([[2.0, 1.1]])
     # reference: 1 - 1.05 + 0.1; negatives: 0 and 1 - 1.1 + 0.15
@@ -98,8 +110,9 @@ def test_diversity_loss_on_a_hand_made_case():
     # masks as concentrated as lambda asks (self-overlap 0.2): zero when apart, not together
     left, right = torch.zeros(10), torch.zeros(10)
     left[:5], right[5:] = 1.0, 1.0
-    assert diversity_loss(torch.stack([left, right])[None], 0.2).item() == pytest.approx(0.0, abs=1e-7)
-    assert diversity_loss(torch.stack([left, left])[None], 0.2).item() == pytest.approx(2 * 0.2 ** 2)
+    apart, together = torch.stack([left, right])[None], torch.stack([left, left])[None]
+    assert diversity_loss(apart, 0.2).item() == pytest.approx(0.0, abs=1e-7)
+    assert diversity_loss(together, 0.2).item() == pytest.approx(2 * 0.2 ** 2)
 
 
 def test_inference_ranks_by_reconstruction_loss():

@@ -73,9 +73,11 @@ def test_width_shares_of_top1_and_ground_truth():
 
 # --- bad predictions files: every defect is an error naming the file's line --------------------
 
-EVAL_SAMPLES = [{"qid": "a", "vid": "v", "duration": 30.0, "start": 0.0, "end": 10.0, "sentence": "x"},
-                {"qid": "b", "vid": "v", "duration": 30.0, "start": 5.0, "end": 15.0, "sentence": "y"},
-                {"qid": "c", "vid": "v", "duration": 30.0, "start": 20.0, "end": 30.0, "sentence": "z"}]
+EVAL_SAMPLES = [
+    {"qid": "a", "vid": "v", "duration": 30.0, "start": 0.0, "end": 10.0, "sentence": "x"},
+    {"qid": "b", "vid": "v", "duration": 30.0, "start": 5.0, "end": 15.0, "sentence": "y"},
+    {"qid": "c", "vid": "v", "duration": 30.0, "start": 20.0, "end": 30.0, "sentence": "z"},
+]
 GOOD_A = '{"qid": "a", "moments": [[0, 10], [20, 30]], "scores": [0.9, 0.1]}'
 GOOD_B = '{"qid": "b", "moments": [[5, 15]], "scores": [1.0]}'
 GOOD_C = '{"qid": "c", "moments": [[0, 5]], "scores": [1.0]}'
@@ -102,14 +104,17 @@ def test_clean_predictions_file_evaluates(tmp_path):
 
 # The bad entry is on line 4: the blank line 2 checks that lines, not records, are counted.
 @pytest.mark.parametrize("bad, message", [
-    ('{"qid": "a", "moments": [[20, 30]], "scores": [1.0]}', r"query 'a' again \(first on line 1\)"),
+    ('{"qid": "a", "moments": [[20, 30]], "scores": [1.0]}',
+     r"query 'a' again \(first on line 1\)"),
     ('{"qid": "zz", "moments": [[20, 30]], "scores": [1.0]}', r"query 'zz' is not one of the 3"),
-    ('{"qid": "c", "moments": [[NaN, 30]], "scores": [1.0]}', r"moment 1 \[nan, 30\.0\] is not finite"),
+    ('{"qid": "c", "moments": [[NaN, 30]], "scores": [1.0]}',
+     r"moment 1 \[nan, 30\.0\] is not finite"),
     ('{"qid": "c", "moments": [[0, 5], [30, 20]], "scores": [0.9, 0.1]}',
      r"moment 2 \[30\.0, 20\.0\] starts after it ends"),
     ('{"qid": "c", "moments": [[0, 5], [20, 30]], "scores": [0.9]}', r"2 moments but 1 scores"),
     ('{"qid": "c", "moments": [[0, 5]], "scores": [NaN]}', r"a score is not finite"),
-    ('{"qid": "c", "moments": [[0, 5, 9]], "scores": [1.0]}', r"moments must be \[start, end\] pairs"),
+    ('{"qid": "c", "moments": [[0, 5, 9]], "scores": [1.0]}',
+     r"moments must be \[start, end\] pairs"),
     ('{"moments": [[0, 5]], "scores": [1.0]}', r"no qid"),
 ])
 def test_bad_prediction_is_an_error_naming_the_line(tmp_path, bad, message):

@@ -122,12 +122,14 @@ def test_pre_extracted_problems_name_the_videos(tmp_path):
 
 def test_a_pre_extracted_file_of_the_wrong_dimension_is_an_error(tmp_path):
     source = pre_extracted(tmp_path / "f.h5", {"v_a": np.zeros((4, 4096))}, key=None)
-    with pytest.raises(ValueError, match="video v_a has 4096-d features but features.pca_dim is 500"):
+    with pytest.raises(ValueError,
+                       match="video v_a has 4096-d features but features.pca_dim is 500"):
         import_features(source, None, {"v_a": 8.0}, 500, tmp_path / "o.h5", skip_bad=True)
 
 
 def test_a_clip_is_labelled_by_the_event_covering_most_of_it():
-    events = [{"start": 1.0, "end": 3.0, "colour": "red"}, {"start": 3.5, "end": 9.0, "colour": "blue"}]
+    events = [{"start": 1.0, "end": 3.0, "colour": "red"},
+              {"start": 3.5, "end": 9.0, "colour": "blue"}]
     assert clip_label(np.array([0.0, 2.0]), events, "colour") == "idle"      # half covered
     assert clip_label(np.array([0.5, 2.5]), events, "colour") == "red"
     assert clip_label(np.array([2.0, 4.0]), events, "colour") == "idle"      # 1 s and 0.5 s of 2

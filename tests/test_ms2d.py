@@ -8,9 +8,16 @@ import torch
 import torch.nn.functional as F
 
 from wsmr.methods.ms2d import gather_cells, select_top_k
-from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
-                                    reconstruction_loss, reconstruction_nll, rg_bce, scaled_iou,
-                                    scaled_iou_bce)
+from wsmr.methods.ms2d.loss import (
+    moment_iou,
+    normalised_losses,
+    pseudo_labels,
+    reconstruction_loss,
+    reconstruction_nll,
+    rg_bce,
+    scaled_iou,
+    scaled_iou_bce,
+)
 from wsmr.methods.ms2d.maps import cell_bounds, moment_map, resample, upper_triangle, valid_cells
 from wsmr.methods.ms2d.model import MS2DNetwork
 
@@ -79,14 +86,15 @@ def test_cell_bounds_are_fractions_of_the_video():
 
 
 def test_pseudo_labels_thresholds():
-    l = torch.tensor([0.0, 0.05, 0.1, 0.5, 0.69, 0.7, 1.0])
-    assert pseudo_labels(l, 0.1, 0.7).tolist() == pytest.approx([1, 1, 0.9, 0.5, 0.31, 0, 0])
+    losses = torch.tensor([0.0, 0.05, 0.1, 0.5, 0.69, 0.7, 1.0])
+    assert pseudo_labels(losses, 0.1, 0.7).tolist() == pytest.approx([1, 1, 0.9, 0.5, 0.31, 0, 0])
 
 
 def test_normalised_losses():
     nll, n_words = torch.tensor([[2.0, 4.0, 3.0], [1.0, 1.0, 1.0]]), torch.tensor([4, 2])
     assert normalised_losses(nll, n_words, "min_max").tolist() == [[0.0, 1.0, 0.5], [0.0, 0.0, 0.0]]
-    assert normalised_losses(nll, n_words, "share")[0].tolist() == pytest.approx([2 / 9, 4 / 9, 3 / 9])
+    assert (normalised_losses(nll, n_words, "share")[0].tolist()
+            == pytest.approx([2 / 9, 4 / 9, 3 / 9]))
     assert normalised_losses(nll, n_words, "gap").tolist() == [[0.0, 0.5, 0.25], [0.0, 0.0, 0.0]]
 
 
@@ -123,7 +131,8 @@ def test_bce_from_logits_is_the_former_bce_of_clipped_scores():
            "scaled_iou_bce": lambda z: scaled_iou_bce(z, labels, valid)}
     for name in former:
         old_loss, new_loss = former[name](logits), now[name](logits)
-        (old_grad,), (new_grad,) = (torch.autograd.grad(l, logits) for l in (old_loss, new_loss))
+        (old_grad,), (new_grad,) = (torch.autograd.grad(loss, logits)
+                                    for loss in (old_loss, new_loss))
         assert new_loss.item() == pytest.approx(old_loss.item(), rel=1e-5), name
         torch.testing.assert_close(new_grad, old_grad, rtol=1e-4, atol=1e-7, msg=name)
         assert new_grad[0, 0] == 0 and new_grad[0, -1] == 0          # past the clip
@@ -144,7 +153,8 @@ def test_scaled_iou_targets_and_their_bce():
     logits[0, 3, 0] = -14.0
     assert scaled_iou_bce(logits, targets.float(), valid).item() == pytest.approx(math.log(2.0))
     better = torch.logit(torch.where(targets.float() > 0.5, 0.9, 0.1))
-    assert scaled_iou_bce(better, targets.float(), valid) < scaled_iou_bce(logits, targets.float(), valid)
+    assert (scaled_iou_bce(better, targets.float(), valid)
+            < scaled_iou_bce(logits, targets.float(), valid))
 
 
 def test_top_k_ignores_invalid_cells():

@@ -55,7 +55,8 @@ def train_supervised(workdir: Path) -> tuple[Path, dict]:
     return run_dir, config
 
 
-@pytest.mark.slow   # not yet run to the end: out of `make test` until it has been (docs/own-video.md)
+# not yet run to the end: out of `make test` until it has been (docs/own-video.md)
+@pytest.mark.slow
 def test_ground_finds_the_described_event_in_a_test_video(supervised_run, small_dag):
     """Decoding, seeded C3D, the fitted PCA of pca.h5: the same features as the DAG's for that
     video; then the supervised run's top-1 covers the described event (IoU >= 0.5) for most

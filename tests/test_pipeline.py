@@ -72,7 +72,8 @@ def workdir(small_dag):
 def test_table_has_the_random_row_over_both_seeds(workdir):
     lines = (workdir / TABLE).read_text().splitlines()
     assert lines[0].startswith("method,variant,source,seeds,R@1 IoU=0.3,R@1 IoU=0.3 std")
-    random_row = next(l.split(",") for l in lines[1:] if l.startswith("random,default,ours"))
+    random_row = next(line.split(",") for line in lines[1:]
+                      if line.startswith("random,default,ours"))
     assert random_row[3] == "2"
     assert 0 < float(random_row[4]) < 100
     assert "± " in (workdir / "results/tables/shapes.md").read_text()
@@ -90,7 +91,7 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
                    for method, variant in rows for seed in config["seeds"]})
     assert set(names) == expected and set(names.values()) == {1}
     trained = found[found["tags.stage"] == "train"]
-    assert set(zip(trained["tags.method"], trained["tags.variant"])) == set(rows)
+    assert set(zip(trained["tags.method"], trained["tags.variant"], strict=True)) == set(rows)
     assert set(trained["tags.seed"]) == {"0", "1"} and set(found["tags.dataset"]) == {"shapes"}
     assert found["tags.git_sha"].notna().all()
 
@@ -100,7 +101,8 @@ def test_table_carries_prior_and_the_other_query_control(workdir):
 
     lines = (workdir / TABLE).read_text().splitlines()
     header = lines[0].split(",")
-    rows = {tuple(l.split(",")[:2]): dict(zip(header, l.split(","))) for l in lines[1:]}
+    rows = {tuple(line.split(",")[:2]): dict(zip(header, line.split(","), strict=True))
+            for line in lines[1:]}
     assert float(rows[("prior", "default")]["R@1 IoU=0.5"]) >= 0
     # blind rows have no control; every row that reads the query has one, with its drop
     assert rows[("prior", "default")]["R@1 IoU=0.5 other query"] == ""

@@ -26,7 +26,8 @@ def test_charades_sta_real_files(shared):
     assert report["repaired"] == {"end_clipped_to_duration": 1802 + 562}
     y1hgc = [s for s in splits["test"] if s["vid"] == "Y1HGC"]
     assert [(s["start"], s["end"]) for s in y1hgc] == [(0.2, 9.8), (1.7, 12.1)]
-    assert all(0 <= s["start"] <= s["end"] <= s["duration"] for rows in splits.values() for s in rows)
+    assert all(0 <= s["start"] <= s["end"] <= s["duration"]
+               for rows in splits.values() for s in rows)
 
 
 def test_activitynet_captions_real_files(shared):
@@ -97,7 +98,8 @@ def test_activitynet_mismatched_lists_are_named(tmp_path):
 def test_non_finite_time_is_a_malformed_line(defective, times):
     (defective / "charades_sta_train.txt").write_text(
         f"CCCCC 0.0 2.0##fine.\nAAAAA 1.0 3.0##also fine.\nAAAAA {times}##a broken time.\n")
-    with pytest.raises(AnnotationError, match=r"charades_sta_train.txt:3: .*finite.*malformed_line"):
+    with pytest.raises(AnnotationError,
+                       match=r"charades_sta_train.txt:3: .*finite.*malformed_line"):
         read_dataset("toy", charades_config(defective))
     splits, report = read_dataset("toy", charades_config(defective, on_unrepairable="skip"))
     assert report["skipped"] == {"malformed_line": 1} and report["repaired"] == {}
@@ -134,9 +136,11 @@ def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
 
 def test_empty_split_is_an_error_with_the_counts(defective):
     # one training video: the validation hold-out takes it and leaves train empty
-    (defective / "charades_sta_train.txt").write_text("CCCCC 0.0 2.0##fine.\nCCCCC 1.0 3.0##again.\n")
+    (defective / "charades_sta_train.txt").write_text(
+        "CCCCC 0.0 2.0##fine.\nCCCCC 1.0 3.0##again.\n")
     with pytest.raises(ValueError, match=r"toy: split 'train' is empty .*"
-                                         r"queries train 0, val 2, test 1; videos train 0, val 1, test 1"):
+                                         r"queries train 0, val 2, test 1; "
+                                         r"videos train 0, val 1, test 1"):
         read_dataset("toy", charades_config(defective))
 
 

@@ -42,7 +42,7 @@ def tables(shared, tmp_path_factory):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return {name: {(r["method"], r["variant"], r["source"]): r
                    for r in csv.DictReader((workdir / path).open())}
-            for name, path in zip(("charades", "activitynet"), TABLES)}
+            for name, path in zip(("charades", "activitynet"), TABLES, strict=True)}
 
 
 def test_no_video_was_needed(tables):

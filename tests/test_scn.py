@@ -9,8 +9,12 @@ import yaml
 
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
-from wsmr.methods.scn.proposals import (exploration_probability, proposal_bounds,
-                                        sample_clip_positions, select_top_k)
+from wsmr.methods.scn.proposals import (
+    exploration_probability,
+    proposal_bounds,
+    sample_clip_positions,
+    select_top_k,
+)
 
 
 def test_proposal_geometry():

@@ -39,7 +39,8 @@ def rendered(tmp_path_factory):
 
 
 def events(rendered):
-    return [json.loads(line) for line in (rendered / "shapes_events.jsonl").read_text().splitlines()]
+    lines = (rendered / "shapes_events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
 
 
 def test_same_seed_same_frames_other_seed_other_videos(rendered, tmp_path):
@@ -97,9 +98,9 @@ def test_video_decodes_with_each_object_only_during_its_events(rendered):
     first = events(rendered)[0]
     with av.open(str(rendered / "videos" / f"{first['vid']}.mp4")) as container:
         frames = [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
-    duration = float(next(l.split(",")[1] for l in
+    duration = float(next(line.split(",")[1] for line in
                           (rendered / "shapes_durations.csv").read_text().splitlines()
-                          if l.startswith(first["vid"])))
+                          if line.startswith(first["vid"])))
     assert len(frames) == round(duration * GENERATOR["fps"])
     assert frames[0].shape == (GENERATOR["height"], GENERATOR["width"], 3)
 
@@ -115,7 +116,8 @@ def test_video_decodes_with_each_object_only_during_its_events(rendered):
 
 def test_annotations_enter_through_the_charades_reader_with_tags(rendered):
     config = {"format": "charades_sta", "ratios": [0.5], "ious": [0.5], "clip_stride_s": 1.0,
-              "annotations": {s: str(rendered / f"shapes_sta_{s}.txt") for s in ("train", "val", "test")},
+              "annotations": {s: str(rendered / f"shapes_sta_{s}.txt")
+                              for s in ("train", "val", "test")},
               "durations": [str(rendered / "shapes_durations.csv")],
               "tags": str(rendered / "shapes_tags.json")}
     splits, report = read_dataset("shapes", config)
@@ -130,7 +132,7 @@ def test_annotations_enter_through_the_charades_reader_with_tags(rendered):
         per_event.setdefault((s["vid"], s["start"]), []).append(s)
     for paraphrases in per_event.values():
         assert len({s["sentence"] for s in paraphrases}) == 2
-        named = [{w for w, t in zip(s["tokens"], s["tags"]) if t in ("JJ", "NN")}
+        named = [{w for w, t in zip(s["tokens"], s["tags"], strict=True) if t in ("JJ", "NN")}
                  | {s["tokens"][-1]} for s in paraphrases]
         assert named[0] == named[1]
         assert paraphrases[0]["tokens"][-1] in VERBS.values()
@@ -186,8 +188,9 @@ def blind_gain(gen: dict, videos: int = 300) -> float:
     window = fit_prior(train, grid=50, iou=0.5, nms_threshold=0.5, top_n=1)[0][0]
     prior = np.mean([temporal_iou([window * s["duration"]], (s["start"], s["end"]))[0] > 0.5
                      for s in test])
-    random = np.mean([(temporal_iou(candidate_windows(s["duration"], [0.167, 0.25, 0.333, 0.5],
-                                                      1.0, 200), (s["start"], s["end"])) > 0.5).mean()
+    ratios = [0.167, 0.25, 0.333, 0.5]
+    random = np.mean([(temporal_iou(candidate_windows(s["duration"], ratios, 1.0, 200),
+                                    (s["start"], s["end"])) > 0.5).mean()
                       for s in test])
     return prior / random
 

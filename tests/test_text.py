@@ -123,7 +123,7 @@ def test_real_vocabulary_keeps_the_most_frequent_training_words(charades_text):
 def test_real_sentence_gets_noun_tags(charades_text, shared, monkeypatch):
     first = read_jsonl(charades_text["samples_out"]["train"])[0]
     assert first["sentence"] == "a person is putting a book on a shelf."
-    tags = dict(zip(first["tokens"], first["tags"]))
+    tags = dict(zip(first["tokens"], first["tags"], strict=True))
     assert [tags[w] for w in ("person", "book", "shelf")] == ["NN", "NN", "NN"]
     assert tags["putting"].startswith("VB")
     monkeypatch.setattr(nltk.data, "path", [str(shared / "nltk_data")])
@@ -147,14 +147,16 @@ def test_outputs_are_written_whole_and_keep_the_input_fields(charades_text):
     assert sorted(p.name for p in text_dir.iterdir()) == ["embeddings.npy", "vocab.json"]
     test_samples = read_jsonl(charades_text["samples_out"]["test"])
     assert len(test_samples) == 3720
-    assert {"qid", "vid", "duration", "start", "end", "sentence", "tokens", "tags"} <= set(test_samples[0])
+    assert ({"qid", "vid", "duration", "start", "end", "sentence", "tokens", "tags"}
+            <= set(test_samples[0]))
     assert all(len(s["tokens"]) == len(s["tags"]) <= 20 for s in test_samples)
 
 
 # --- tagging without NLTK data ---------------------------------------------------------------
 
 def test_pretagged_samples_need_no_nltk_data(tmp_path, no_nltk_data):
-    samples = [pretagged(1, "red circle jumps", "JJ NN VBZ"), pretagged(2, "blue square spins", "JJ NN VBZ")]
+    samples = [pretagged(1, "red circle jumps", "JJ NN VBZ"),
+               pretagged(2, "blue square spins", "JJ NN VBZ")]
     samples_in, samples_out = write_splits(tmp_path, {split: samples for split in SPLITS})
     glove = write_glove(tmp_path / "glove.txt", {"red": [1.0, 0.0], "circle": [0.0, 1.0]})
     counts = build_text(samples_in, samples_out, tmp_path / "vocab.json", tmp_path / "emb.npy",
@@ -193,7 +195,8 @@ def test_partly_tagged_sample_is_an_error_naming_the_file(tmp_path):
 def test_sentences_are_cut_at_max_words_and_counted(tmp_path):
     long = pretagged(1, "a b c d e f g h", "DT NN NN NN NN NN NN NN")
     short = pretagged(2, "a b c", "DT NN NN")
-    samples_in, samples_out = write_splits(tmp_path, {"train": [long, short], "val": [short], "test": [long]})
+    samples_in, samples_out = write_splits(tmp_path, {"train": [long, short], "val": [short],
+                                                      "test": [long]})
     glove = write_glove(tmp_path / "glove.txt", {"a": [1.0, 2.0]})
     counts = build_text(samples_in, samples_out, tmp_path / "vocab.json", tmp_path / "emb.npy",
                         {"max_words": 5, "glove": {"source": "file", "path": str(glove)}})
@@ -204,7 +207,8 @@ def test_sentences_are_cut_at_max_words_and_counted(tmp_path):
 
 
 def test_vocabulary_comes_from_train_only_and_coverage_counts_test_unks(tmp_path):
-    train = [pretagged(1, "a red ball rolls", "DT JJ NN VBZ"), pretagged(2, "a red cube", "DT JJ NN")]
+    train = [pretagged(1, "a red ball rolls", "DT JJ NN VBZ"),
+             pretagged(2, "a red cube", "DT JJ NN")]
     test = [pretagged(3, "a zebra rolls", "DT NN VBZ"), pretagged(4, "a blue zebra", "DT JJ NN")]
     samples_in, samples_out = write_splits(tmp_path, {"train": train, "val": train, "test": test})
     glove = write_glove(tmp_path / "glove.txt", {"a": [1.0, 2.0]})
@@ -329,7 +333,8 @@ def test_real_datasets_glove_dim_catches_a_short_first_row(tmp_path):
         glove = {**text["glove"], "path": str(path)}
         glove.pop("url")  # the download rule's key, not the stage's (the rules drop it too)
         glove = resolve_settings({**text, "glove": glove})["glove"]
-        with pytest.raises(ValueError, match=r"glove\.txt:1: expected a word and 300 numbers, found 299"):
+        with pytest.raises(ValueError,
+                           match=r"glove\.txt:1: expected a word and 300 numbers, found 299"):
             lookup_glove(["the", "person"], glove["source"], glove["path"], glove["dim"])
 
 

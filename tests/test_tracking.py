@@ -95,7 +95,7 @@ def test_other_settings_get_a_parent_of_their_own(tmp_path, monkeypatch):
     assert sorted(parents["params.lr"]) == ["0.1", "0.2"]
     children = mlflow.search_runs(experiment_names=["wsmr/toy"],
                                   filter_string="tags.stage = 'train'")
-    by_lr = dict(zip(parents["run_id"], parents["params.lr"]))
+    by_lr = dict(zip(parents["run_id"], parents["params.lr"], strict=True))
     assert sorted(by_lr[p] for p in children["tags.mlflow.parentRunId"]) == ["0.1", "0.1", "0.2"]
 
 

@@ -111,18 +111,20 @@ def test_seeded_init_is_deterministic_and_variance_preserving():
     c3d.seeded_init(second, 0)
     c3d.seeded_init(other, 1)
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(),
-                                                  second.state_dict().values()))
+                                                  second.state_dict().values(), strict=True))
     assert not torch.equal(first.conv1.weight, other.conv1.weight)
     assert not first.conv2.bias.detach().any()
     fan_in = first.conv2.weight[0].numel()
-    assert float(first.conv2.weight.detach().std()) == pytest.approx(math.sqrt(2 / fan_in), rel=0.05)
+    assert (float(first.conv2.weight.detach().std())
+            == pytest.approx(math.sqrt(2 / fan_in), rel=0.05))
 
 
 def test_the_layout_is_sports1m_and_fc7_is_after_relu():
     model = c3d.C3D()
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert list(shapes)[:2] == ["conv1.weight", "conv1.bias"] and list(shapes)[-1] == "fc8.bias"
-    assert shapes["conv1.weight"] == (64, 3, 3, 3, 3) and shapes["conv5b.weight"] == (512, 512, 3, 3, 3)
+    assert shapes["conv1.weight"] == (64, 3, 3, 3, 3)
+    assert shapes["conv5b.weight"] == (512, 512, 3, 3, 3)
     assert shapes["fc6.weight"] == (4096, 8192) and shapes["fc8.weight"] == (487, 4096)
     tiny = c3d.C3D(TINY).eval()
     c3d.seeded_init(tiny, 0)
@@ -141,7 +143,7 @@ def test_saved_weights_round_trip_and_a_wrong_checksum_is_refused(tmp_path):
     loaded = c3d.C3D(TINY)
     c3d.load_weights(loaded, path, sha256_of(path))
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(),
-                                                  loaded.state_dict().values()))
+                                                  loaded.state_dict().values(), strict=True))
     with pytest.raises(ValueError, match="sha256 .* differs"):
         c3d.load_weights(c3d.C3D(TINY), path, "0" * 64)
 
@@ -204,7 +206,8 @@ def test_parallel_decoding_gives_the_same_features_and_still_names_a_bad_video(t
               for i, n in enumerate(lengths)]
     extract(videos, tmp_path / "one.h5")
     report = extract(videos, tmp_path / "three.h5", decode_workers=3)
-    assert report["decode_workers"] == 3 and report["clips"] == sum(math.ceil(n / 8) for n in lengths)
+    assert report["decode_workers"] == 3
+    assert report["clips"] == sum(math.ceil(n / 8) for n in lengths)
     with h5py.File(tmp_path / "one.h5") as one, h5py.File(tmp_path / "three.h5") as three:
         assert sorted(one) == sorted(three) == [v for v, _ in videos]
         for vid, _ in videos:

@@ -24,7 +24,8 @@ def clip_features(n_frames, events, rng, noise):
     n_clips = n_frames // STRIDE
     features = rng.normal(0, noise, (n_clips, len(CODES))).astype(np.float32)
     for event in events:
-        first, last = event.start_frame // STRIDE, max(event.start_frame // STRIDE + 1, event.end_frame // STRIDE)
+        first = event.start_frame // STRIDE
+        last = max(first + 1, event.end_frame // STRIDE)
         for name in (event.colour, event.shape, event.action):
             features[first:last, CODES[name]] += 1.0
     return features
@@ -45,7 +46,8 @@ def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise:
             for e, event in enumerate(events):
                 for q, (tokens, tags) in enumerate(describe(event, rng, queries_per_event)):
                     samples[split].append({
-                        "qid": f"{vid}:{e}:{q}", "vid": vid, "duration": n_frames / GENERATOR["fps"],
+                        "qid": f"{vid}:{e}:{q}", "vid": vid,
+                        "duration": n_frames / GENERATOR["fps"],
                         "start": event.start, "end": event.end, "sentence": " ".join(tokens),
                         "tokens": tokens, "tags": tags})
     with h5py.File(root / "features.h5", "w") as h5:

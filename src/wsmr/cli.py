@@ -113,8 +113,13 @@ def log_features_report(tracker, report: dict, out: Path) -> None:
 
 
 def cmd_pca(args) -> None:
-    from wsmr.features.pca import (Shards, fit_pca, plot_explained_variance, write_pca,
-                                   write_pca_features)
+    from wsmr.features.pca import (
+        Shards,
+        fit_pca,
+        plot_explained_variance,
+        write_pca,
+        write_pca_features,
+    )
 
     with Shards(args.fc7) as shards:
         with tracking.job_run(args.tracking, dataset=args.dataset, stage="pca",
@@ -228,7 +233,8 @@ def test_samples(path: str | Path, skipped: dict[str, str]) -> tuple[list[dict],
     samples = [row for row in annotated if row["vid"] not in skipped]
     if len(samples) < len(annotated):
         log.warning("%s: dropped %d queries on %d videos skipped by the features job", path,
-                    len(annotated) - len(samples), len({r["vid"] for r in annotated} & set(skipped)))
+                    len(annotated) - len(samples),
+                    len({r["vid"] for r in annotated} & set(skipped)))
     return samples, len(annotated) - len(samples)
 
 
@@ -363,7 +369,9 @@ def cmd_timelines(args) -> None:
     video = samples[0]["vid"]
     queries = [s for s in samples if s["vid"] == video]
     features = stored_features(args.features, video) if args.features else None
-    for out, sample in zip(args.out, queries[:: max(1, len(queries) // len(args.out))]):
+    # a figure each for evenly spaced queries (zip stops at the shorter of the two)
+    step = max(1, len(queries) // len(args.out))
+    for out, sample in zip(args.out, queries[::step], strict=False):
         result = ground(args.run, Path(args.videos) / args.video_pattern.format(vid=video),
                         sample["sentence"], config, gt=(sample["start"], sample["end"]),
                         features=features, allow_unk=True)
@@ -473,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", required=True)
     p.set_defaults(func=cmd_import_features)
 
-    p = stages.add_parser("probe", help="linear probes of what a generated dataset's features carry")
+    p = stages.add_parser("probe",
+                          help="linear probes of what a generated dataset's features carry")
     p.add_argument("--dataset", required=True)
     p.add_argument("--features", required=True)
     p.add_argument("--events", required=True, help="the generator's event records (JSONL)")

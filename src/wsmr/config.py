@@ -13,7 +13,8 @@ SPLITS = ("train", "val", "test")
 
 
 def is_generated(ds_cfg: dict) -> bool:
-    """A dataset with a `generator` is rendered by the pipeline (shapes); others are read from disk."""
+    """A dataset with a `generator` is rendered by the pipeline (shapes); others are read from
+    disk."""
     return "generator" in ds_cfg
 
 

@@ -28,7 +28,8 @@ def temporal_iou(moments: np.ndarray, target: Sequence[float]) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def nms(moments: np.ndarray, scores: np.ndarray, threshold: float, top_n: int | None = None) -> np.ndarray:
+def nms(moments: np.ndarray, scores: np.ndarray, threshold: float, top_n: int | None = None
+        ) -> np.ndarray:
     """Indices of the moments kept by greedy non-maximum suppression, best first.
 
     A moment is dropped when its IoU with an already kept one is larger than `threshold`.

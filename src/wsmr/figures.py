@@ -83,7 +83,7 @@ def plot_timeline(grounding, out: str | Path) -> None:
         if grounding.gt:
             ax.axvspan(*grounding.gt, color="#2ca02c", alpha=0.25,
                        label="ground truth" if ax is curve_ax else None)
-    for rank, ((a, b), score) in enumerate(zip(grounding.moments, grounding.scores)):
+    for rank, ((a, b), score) in enumerate(zip(grounding.moments, grounding.scores, strict=True)):
         lane.plot([a, b], [-rank, -rank], lw=6, solid_capstyle="butt",
                   color=TOP_COLOURS[rank % 5])
         # the label on the side with room; over the bar when neither has
@@ -123,7 +123,7 @@ def plot_history(history: str | Path, out: str | Path, title: str) -> None:
     panels = [(name, keys) for name, keys in panels if keys]
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4 * max(1, len(panels)), 3.2),
                              squeeze=False)
-    for ax, (name, keys) in zip(axes[0], panels):
+    for ax, (name, keys) in zip(axes[0], panels, strict=False):
         for key in keys:
             ax.plot(epochs, h[key], marker="o" if len(epochs) < 30 else None,
                     label=key.removeprefix("train_").removeprefix("val_"))

@@ -231,9 +231,9 @@ class Grounding:
         from wsmr.evaluation import temporal_iou
 
         top = [{"rank": i + 1, "start": m[0], "end": m[1], "score": s}
-               for i, (m, s) in enumerate(zip(self.moments, self.scores))]
+               for i, (m, s) in enumerate(zip(self.moments, self.scores, strict=True))]
         if self.gt:
-            for row, iou in zip(top, temporal_iou(np.asarray(self.moments), self.gt)):
+            for row, iou in zip(top, temporal_iou(np.asarray(self.moments), self.gt), strict=True):
                 row["iou"] = round(float(iou), 4)
         return {"video": self.video, "sentence": self.sentence, "run": self.run,
                 "duration": round(self.duration, 3), "moments": top,

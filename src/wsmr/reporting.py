@@ -90,7 +90,8 @@ def to_csv(rows: list[dict], ious: list[float]) -> str:
 def to_markdown(dataset: str, rows: list[dict], ious: list[float], notes: list[str]) -> str:
     columns = metric_columns(ious)
     lines = [f"# {dataset}", "",
-             "| method | variant | source | seeds | " + " | ".join(l for _, l in columns) + " |",
+             "| method | variant | source | seeds | "
+             + " | ".join(label for _, label in columns) + " |",
              "|---|---|---|---|" + "---|" * len(columns)]
     for row in rows:
         cells = [cell_text(row.get(key), row.get(f"{key} std")) for key, _ in columns]
@@ -113,7 +114,8 @@ def control_markdown(rows: list[dict], ious: list[float]) -> list[str]:
     labels = [f"R@1 IoU={m:g}" for m in ious]
     lines = ["", "Other-query control: each test query carries the words of another moment of "
              "its video; ground truth unchanged.", "",
-             "| method | variant | " + " | ".join(f"{l} other query | {l} drop" for l in labels)
+             "| method | variant | "
+             + " | ".join(f"{label} other query | {label} drop" for label in labels)
              + " | margin over Random lost |",
              "|---|---|" + "---|---|" * len(labels) + "---|"]
     for row in controlled:
@@ -129,10 +131,11 @@ def control_markdown(rows: list[dict], ious: list[float]) -> list[str]:
 
 def margin_lost(row: dict, random: dict | None, ious: list[float]) -> str:
     """Drop / (row − Random) at the middle IoU, in percent; blank without a margin."""
-    key = metric_name(1, ious[len(ious) // 2])
+    iou = ious[len(ious) // 2]
+    key = metric_name(1, iou)
     if random is None or row[key] <= random[key]:
         return ""
-    return f"{100 * row[f'drop {key}'] / (row[key] - random[key]):.0f}% at IoU={ious[len(ious) // 2]:g}"
+    return f"{100 * row[f'drop {key}'] / (row[key] - random[key]):.0f}% at IoU={iou:g}"
 
 
 def cell_text(mean: float | None, std: float | None) -> str:

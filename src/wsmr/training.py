@@ -46,7 +46,7 @@ class LoopSettings:
     select_on: str = "mIoU"   # validation metric that picks the best epoch
 
     @classmethod
-    def from_settings(cls, settings: dict) -> "LoopSettings":
+    def from_settings(cls, settings: dict) -> LoopSettings:
         return cls(**{k: settings[k] for k in cls.__dataclass_fields__ if k in settings})
 
 
@@ -80,7 +80,8 @@ class Learner(ABC):
 
     @abstractmethod
     def loss(self, batch, updates: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """The training loss of a batch, and named parts to log (`updates` so far, for schedules)."""
+        """The training loss of a batch, and named parts to log (`updates` so far, for
+        schedules)."""
 
     @abstractmethod
     def predict(self, split: str) -> list[dict]:
@@ -196,7 +197,8 @@ class Loop:
             row.update(self.validate())
             row.update({"updates": self.updates, "lr": learning_rate(self.updates, self.s)})
             self.history.append(row)
-            self.tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=self.epoch)
+            self.tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"},
+                                     step=self.epoch)
             score = row[f"val_{self.s.select_on}"]
             if score > self.best["score"]:
                 self.best = {"score": score, "epoch": self.epoch,

@@ -13,8 +13,8 @@ with CI=true, anything that stops it from running is a failure, not a skip.
 
 from __future__ import annotations
 
-import os
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile

@@ -92,10 +92,11 @@ def runs(tracking_uri: str, dataset: str):
 def slurm_jobs() -> list[dict[str, str]]:
     """Every job SLURM still knows (finished ones stay for MinJobAge), as SLURM recorded it."""
     fields = ["JobID", "Comment", "State", "tres-per-job", "NumCPUs", "MinMemory", "TimeLimit"]
-    out = subprocess.run(["squeue", "--states=all", "--Format=" + ",".join(f"{f}:|" for f in fields)],
+    formats = ",".join(f"{f}:|" for f in fields)
+    out = subprocess.run(["squeue", "--states=all", "--Format=" + formats],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     print(out, flush=True)
-    return [dict(zip(fields, line.split("|"))) for line in out.splitlines()[1:]]
+    return [dict(zip(fields, line.split("|"), strict=False)) for line in out.splitlines()[1:]]
 
 
 def rule(job: dict[str, str]) -> str:
@@ -130,7 +131,8 @@ def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
     # the rule's threads (the dataset's train_threads), mem_mb and runtime
     threads = str(yaml.safe_load((ROOT / "config.yaml").read_text())["datasets"]["shapes"]
                   .get("train_threads", 2))
-    assert (train["NumCPUs"], train["MinMemory"], train["TimeLimit"]) == (threads, "4000M", "2:00:00")
+    assert ((train["NumCPUs"], train["MinMemory"], train["TimeLimit"])
+            == (threads, "4000M", "2:00:00"))
     for job in dag.jobs:   # the profile's gpu, for its GPU rules only
         assert job["tres-per-job"] == ("gres:gpu:1" if rule(job) in GPU_RULES else "N/A"), job
 
@@ -154,7 +156,8 @@ def test_the_failed_job_is_reported_with_its_logs(dag):
     assert dag.failed.returncode != 0
     report = dag.failed.log
     assert "Error in rule samples" in report
-    assert "logs/mini/samples.log" in report and ".snakemake/slurm_logs/rule_samples/mini/" in report
+    assert "logs/mini/samples.log" in report
+    assert ".snakemake/slurm_logs/rule_samples/mini/" in report
     assert "no duration known for video v9" in report   # the rule's log, shown by the profile
     assert list(dag.finished.mini_runs["status"]) == ["FAILED"]
 

@@ -1,4 +1,5 @@
-"""Reader for ActivityNet Captions: `{vid: {duration, timestamps: [[s, e], ...], sentences: [...]}}`.
+"""Reader for ActivityNet Captions:
+`{vid: {duration, timestamps: [[s, e], ...], sentences: [...]}}`.
 
 The papers train on train.json, select on val_1.json and test on val_2.json.
 """
@@ -21,7 +22,7 @@ def read_annotations(path: str | Path, defects: DefectLog) -> list[dict]:
             defects.reject(MALFORMED, f"{path}: video {vid}",
                            f"{len(timestamps)} timestamps but {len(sentences)} sentences")
             continue
-        for k, (timestamp, sentence) in enumerate(zip(timestamps, sentences)):
+        for k, (timestamp, sentence) in enumerate(zip(timestamps, sentences, strict=True)):
             where = f"{path}: video {vid}, sentence {k}"
             try:
                 start, end = parse_timestamp(timestamp)

@@ -103,12 +103,14 @@ def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tup
     return actor, other
 
 
-def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict
+               ) -> tuple[int, list[Event]]:
     """Frame count and the events of one video, back to back, as the layout arranges them."""
     return LAYOUTS[gen.get("layout", "tiled")](rng, vid, split, gen)
 
 
-def plan_tiled(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+def plan_tiled(rng: np.random.Generator, vid: str, split: str, gen: dict
+               ) -> tuple[int, list[Event]]:
     """`events_per_video` events filling the video from its first frame to its last."""
     fps, n_events = gen["fps"], gen["events_per_video"]
     n_frames = int(round(rng.uniform(*gen["duration_s"]) * fps))
@@ -116,12 +118,13 @@ def plan_tiled(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tup
     first, second = (kind[rng.integers(len(kind))] for kind in rng.permutation(ACTION_KINDS))
     roles = [(actor, first), (actor, second), (other, first), (other, second)][:n_events]
     roles = [roles[i] for i in rng.permutation(n_events)]
-    radii = {obj: rng.uniform(*RADIUS) for obj in (actor, other)}  # a tuple: set order varies by process
+    # a tuple, not a set: a set's order varies by process
+    radii = {obj: rng.uniform(*RADIUS) for obj in (actor, other)}
     bounds = np.round(np.r_[0.0, np.cumsum(event_shares(rng, n_events))] * n_frames).astype(int)
     return n_frames, [Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
                             int(start), int(end), fps)
                       for ((colour, shape), action), start, end
-                      in zip(roles, bounds[:-1], bounds[1:])]
+                      in zip(roles, bounds[:-1], bounds[1:], strict=True)]
 
 
 # stream: four objects, each differing from the actor in colour, shape or both, and in every
@@ -153,7 +156,8 @@ def stream_shares(rng: np.random.Generator, low: float, high: float) -> list[tup
             return events
 
 
-def plan_stream(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tuple[int, list[Event]]:
+def plan_stream(rng: np.random.Generator, vid: str, split: str, gen: dict
+                ) -> tuple[int, list[Event]]:
     """A window onto an endless run of events: no idle time, and no fixed place for a moment.
 
     Events wholly inside the video are described. One cut by the video's start or end is shown
@@ -169,11 +173,12 @@ def plan_stream(rng: np.random.Generator, vid: str, split: str, gen: dict) -> tu
     shares = stream_shares(rng, low, high)
     order = rng.permutation(STREAM_ROLES)[:len(shares)]
     events = []
-    for k, (start, end) in zip(order, shares):
+    for k, (start, end) in zip(order, shares, strict=True):
         (colour, shape), action = roles[k]
         first, last = (int(round(np.clip(x, 0.0, 1.0) * n_frames)) for x in (start, end))
         cut = start < 0 or end > 1
-        queried = (not cut) or (rng.random() < gen["edge_query_p"] and (last - first) >= low * n_frames)
+        queried = (not cut) or (rng.random() < gen["edge_query_p"]
+                                and (last - first) >= low * n_frames)
         if last > first:
             events.append(Event(vid, split, colour, shape, radii[(colour, shape)], str(action),
                                 first, last, fps, bool(queried)))

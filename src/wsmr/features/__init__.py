@@ -1,1 +1,2 @@
-"""Features: the HDF5 store, PCA of C3D fc7 (fit on training videos), pre-extracted files, probes."""
+"""Features: the HDF5 store, PCA of C3D fc7 (fit on training videos), pre-extracted files,
+probes."""

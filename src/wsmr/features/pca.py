@@ -92,7 +92,8 @@ def fit_pca(shards: Shards, train_vids: list[str], dim: int) -> IncrementalPCA:
     return pca
 
 
-def write_pca_features(shards: Shards, pca: IncrementalPCA, vids: list[str], out: str | Path) -> dict:
+def write_pca_features(shards: Shards, pca: IncrementalPCA, vids: list[str], out: str | Path
+                       ) -> dict:
     """Every video's fc7 projected, with the shards' provenance and the PCA's variance."""
     kept = [vid for vid in sorted(set(vids)) if vid in shards.where]
     with store.create(out, clip_length=int(shards.attrs["clip_length"]),

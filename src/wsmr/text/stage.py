@@ -37,7 +37,8 @@ def resolve_settings(settings: Mapping | None) -> dict:
             value = value or {}  # `glove:` left empty in YAML means the defaults
             unknown = set(value) - set(resolved["glove"])
             if unknown:
-                raise ValueError(f"unknown glove settings {sorted(unknown)}; known: {sorted(resolved['glove'])}")
+                raise ValueError(f"unknown glove settings {sorted(unknown)}; "
+                                 f"known: {sorted(resolved['glove'])}")
             resolved["glove"].update(value)
         else:
             resolved[key] = value
@@ -46,7 +47,8 @@ def resolve_settings(settings: Mapping | None) -> dict:
     return resolved
 
 
-def add_tokens_and_tags(samples: list[dict], path: str | os.PathLike, max_words: int) -> dict[str, int]:
+def add_tokens_and_tags(samples: list[dict], path: str | os.PathLike, max_words: int
+                        ) -> dict[str, int]:
     """Give every sample capped `tokens` and `tags` (in place); return what was done, counted.
 
     A sample that already carries both (the `shapes` generator writes its own) keeps them, so
@@ -63,11 +65,12 @@ def add_tokens_and_tags(samples: list[dict], path: str | os.PathLike, max_words:
             raise ValueError(f"{_where(path, record_no, sample)} needs both tokens and tags, "
                              "as many of each, or neither")
     words = [split_words(sample["sentence"]) for sample in to_tag]
-    for sample, sentence_words, tags in zip(to_tag, words, tag_sentences(words)):
+    for sample, sentence_words, tags in zip(to_tag, words, tag_sentences(words), strict=True):
         sample["tokens"], sample["tags"] = lower_case(sentence_words), tags
     cut = 0
     for sample in samples:
-        sample["tokens"], sample["tags"], was_cut = cap_words(sample["tokens"], sample["tags"], max_words)
+        sample["tokens"], sample["tags"], was_cut = cap_words(sample["tokens"], sample["tags"],
+                                                              max_words)
         cut += was_cut
     return {"tagged": len(to_tag), "pretagged": len(samples) - len(to_tag), "cut": cut}
 
@@ -96,15 +99,16 @@ def build_text(samples_in: Mapping[str, Path], samples_out: Mapping[str, Path],
     settings = resolve_settings(settings)
     missing_splits = [s for s in REQUIRED_SPLITS if s not in samples_in]
     if missing_splits or set(samples_in) != set(samples_out):
-        raise ValueError(f"samples_in needs splits {REQUIRED_SPLITS} and samples_out the same splits; "
-                         f"got {sorted(samples_in)} and {sorted(samples_out)}")
+        raise ValueError(f"samples_in needs splits {REQUIRED_SPLITS} and samples_out the same "
+                         f"splits; got {sorted(samples_in)} and {sorted(samples_out)}")
 
     samples, done = {}, {"tagged": 0, "pretagged": 0, "cut": 0}
     for split, path in samples_in.items():
         samples[split] = read_jsonl(path)
         split_done = add_tokens_and_tags(samples[split], path, settings["max_words"])
         log.info("%s: %d sentences tagged, %d pre-tagged, %d cut at %d tokens", split,
-                 split_done["tagged"], split_done["pretagged"], split_done["cut"], settings["max_words"])
+                 split_done["tagged"], split_done["pretagged"], split_done["cut"],
+                 settings["max_words"])
         done = {key: done[key] + split_done[key] for key in done}
 
     train_tokens = [sample["tokens"] for sample in samples["train"]]

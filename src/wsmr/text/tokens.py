@@ -19,7 +19,8 @@ def lower_case(words: list[str]) -> list[str]:
     return [word.lower() for word in words]
 
 
-def cap_words(tokens: list[str], tags: list[str], max_words: int) -> tuple[list[str], list[str], bool]:
+def cap_words(tokens: list[str], tags: list[str], max_words: int
+              ) -> tuple[list[str], list[str], bool]:
     """Keep the first `max_words` tokens and their tags; say whether anything was cut.
 
     Tokens include punctuation: the cap bounds the sequence a model reads, which is tokens.

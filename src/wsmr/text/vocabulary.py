@@ -22,7 +22,8 @@ class Vocabulary:
 
     def __init__(self, words: Sequence[str], counts: Sequence[int]):
         if tuple(words[: len(SPECIALS)]) != SPECIALS:
-            raise ValueError(f"a vocabulary must start with the specials {SPECIALS}, got {list(words[:5])}")
+            raise ValueError(f"a vocabulary must start with the specials {SPECIALS}, "
+                             f"got {list(words[:5])}")
         if len(words) != len(counts):
             raise ValueError(f"{len(words)} words but {len(counts)} counts")
         self.words = list(words)

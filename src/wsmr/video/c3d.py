@@ -92,7 +92,8 @@ def build_c3d(weights: dict | None, seed: int, width: int = 1) -> tuple[C3D, str
         seeded_init(model, seed)
         source = f"{SEEDED_INIT}:seed={seed}" + (f":width=1/{width}" if width > 1 else "")
         log.warning("!" * 78)
-        log.warning("NO C3D WEIGHTS CONFIGURED: features come from a SEEDED RANDOM C3D (%s),", source)
+        log.warning("NO C3D WEIGHTS CONFIGURED: features come from a SEEDED RANDOM C3D (%s),",
+                    source)
         log.warning("NOT from Sports-1M. Set features.weights {path, url, sha256} for real ones.")
         log.warning("!" * 78)
     return model.eval(), source

@@ -25,8 +25,8 @@ import torch
 from tqdm import tqdm
 
 from wsmr.features import store
-from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES, BadVideo, VideoInfo, video_clips
 from wsmr.video.c3d import normalise
+from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES, BadVideo, VideoInfo, video_clips
 
 log = logging.getLogger("wsmr.extract")
 
@@ -173,7 +173,8 @@ def extract_shard(model: torch.nn.Module, source: str, videos: list[tuple[str, P
             check_clip_count(info, fc7)
             store.put(h5, info.vid, to_float16(info.vid, fc7), info.clip_seconds(), info.fps)
             clips += len(fc7)
-            bar.set_postfix(clips=clips, clips_per_s=f"{clips / (time.perf_counter() - started):.2f}")
+            rate = clips / (time.perf_counter() - started)
+            bar.set_postfix(clips=clips, clips_per_s=f"{rate:.2f}")
         store.finish(h5, skipped)
     bar.close()
     seconds = time.perf_counter() - started

@@ -16,10 +16,19 @@ import math
 import torch
 
 from wsmr.evaluation import ranked_prediction
-from wsmr.methods.cpl.gaussians import (gaussian_masks, moment_bounds, negative_masks,
-                                        sample_positions, schedule_progress)
-from wsmr.methods.cpl.loss import (contrastive_term, diversity_loss, positive_losses,
-                                   reconstruction_term)
+from wsmr.methods.cpl.gaussians import (
+    gaussian_masks,
+    moment_bounds,
+    negative_masks,
+    sample_positions,
+    schedule_progress,
+)
+from wsmr.methods.cpl.loss import (
+    contrastive_term,
+    diversity_loss,
+    positive_losses,
+    reconstruction_term,
+)
 from wsmr.methods.cpl.model import CPLNetwork
 from wsmr.methods.inputs import MethodInputs, positions_to_seconds
 from wsmr.methods.scn.loss import reconstruction_loss
@@ -61,7 +70,8 @@ class CPLLearner(Learner):
     def __init__(self, data: MethodInputs, settings: dict, seed: int):
         self.data, self.s, self.seed = data, settings, seed
         self.model = CPLNetwork(data.embeddings, data.feature_dim, settings)
-        self.updates_per_epoch = math.ceil(len(data.splits["train"].samples) / settings["batch_size"])
+        self.updates_per_epoch = math.ceil(len(data.splits["train"].samples)
+                                           / settings["batch_size"])
 
     def hidden_words(self, batch) -> torch.Tensor:
         s, words = self.s, batch["words"]
@@ -82,7 +92,8 @@ class CPLLearner(Learner):
                                              batch["n_words"])
         positions = self.model.sampled_clips(batch["video"],
                                              sample_positions(batch["n_clips"], s["positions"]))
-        return centres, widths, gaussian_masks(centres, widths, s["positions"], s["sigma"]), positions
+        masks = gaussian_masks(centres, widths, s["positions"], s["sigma"])
+        return centres, widths, masks, positions
 
     def loss(self, batch, updates):
         s, batch = self.s, self.on_device(batch)

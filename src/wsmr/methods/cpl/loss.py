@@ -14,7 +14,8 @@ def positive_losses(proposal_nll: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return proposal_nll.min(dim=1)
 
 
-def reconstruction_term(positive_nll: torch.Tensor, reference_nll: torch.Tensor | None) -> torch.Tensor:
+def reconstruction_term(positive_nll: torch.Tensor, reference_nll: torch.Tensor | None
+                        ) -> torch.Tensor:
     """The positive's NLL, averaged with the whole video's when there is a reference: the
     decoder learns to complete the query from the whole video too, so that the hinge against
     it compares two trained readings."""

@@ -25,7 +25,8 @@ LOG_FLOOR = 1e-10          # the authors' epsilon: a zero weight is very small, 
 def key_bias(masks: torch.Tensor, heads: int, queries: int) -> torch.Tensor:
     """(R * heads, queries, P) additive attention bias log(mask) from (R, P) masks over keys."""
     bias = torch.log(masks + LOG_FLOOR)
-    return bias[:, None, None, :].expand(-1, heads, queries, -1).reshape(-1, queries, masks.shape[1])
+    return (bias[:, None, None, :].expand(-1, heads, queries, -1)
+            .reshape(-1, queries, masks.shape[1]))
 
 
 class CPLNetwork(nn.Module):

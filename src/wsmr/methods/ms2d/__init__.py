@@ -15,9 +15,16 @@ import torch
 
 from wsmr.evaluation import ranked_prediction
 from wsmr.methods.inputs import MethodInputs, positions_to_seconds, seconds_to_fractions
-from wsmr.methods.ms2d.loss import (moment_iou, normalised_losses, pseudo_labels,
-                                    reconstruction_loss, reconstruction_nll, rg_bce,
-                                    scaled_iou, scaled_iou_bce)
+from wsmr.methods.ms2d.loss import (
+    moment_iou,
+    normalised_losses,
+    pseudo_labels,
+    reconstruction_loss,
+    reconstruction_nll,
+    rg_bce,
+    scaled_iou,
+    scaled_iou_bce,
+)
 from wsmr.methods.ms2d.maps import cell_bounds
 from wsmr.methods.ms2d.model import MS2DNetwork
 from wsmr.training import LearnedMethod, Learner
@@ -62,33 +69,35 @@ class MS2DLearner(Learner):
         picks = [select_top_k(o["scores"], self.model.valid(j), s["top_k"])
                  for j, o in enumerate(outputs)]
         candidates = torch.cat([gather_cells(o[s["caption_reads"]], p)
-                                for o, p in zip(outputs, picks)], dim=1)
-        logits, scores = (torch.cat([gather_cells(o[name], p) for o, p in zip(outputs, picks)], dim=1)
+                                for o, p in zip(outputs, picks, strict=True)], dim=1)
+        logits, scores = (torch.cat([gather_cells(o[name], p)
+                                     for o, p in zip(outputs, picks, strict=True)], dim=1)
                           for name in ("logits", "scores"))
         nll = reconstruction_nll(self.model.caption(candidates, batch["words"]), batch["words"],
                                  batch["n_words"])
-        labels = torch.cat([self.pseudo_labels(l, batch["n_words"]) for l in
+        labels = torch.cat([self.pseudo_labels(scale_nll, batch["n_words"]) for scale_nll in
                             nll.detach().split([p.shape[1] for p in picks], dim=1)], dim=1)
         rg, rec = rg_bce(logits, labels), reconstruction_loss(nll, batch["n_words"])
         best = scores.detach().argmax(1, keepdim=True)   # the top-1 pick over all scales
         bounds = torch.cat([cell_bounds(n, self.device).flatten(0, 1)[p]
-                            for n, p in zip(self.model.scales, picks)], dim=1)
+                            for n, p in zip(self.model.scales, picks, strict=True)], dim=1)
         width = (bounds[..., 1] - bounds[..., 0]).gather(1, best)
-        return rg + s["lambda_rec"] * rec, {"rg_bce": float(rg.detach()), "rec": float(rec.detach()),
+        return rg + s["lambda_rec"] * rec, {"rg_bce": float(rg.detach()),
+                                            "rec": float(rec.detach()),
                                             "label": float(labels.mean()),
                                             "picked_width": float(width.mean())}
 
     def pseudo_labels(self, nll, n_words):
         """y_k of one scale's K candidates from their reconstruction losses (B, K)."""
-        l = normalised_losses(nll, n_words, self.s["normalise"])
-        return pseudo_labels(l, self.s["l_min"], self.s["l_max"])
+        losses = normalised_losses(nll, n_words, self.s["normalise"])
+        return pseudo_labels(losses, self.s["l_min"], self.s["l_max"])
 
     def boundary_loss(self, batch, outputs):
         """2D-TAN's scaled-IoU BCE over every valid cell, averaged per scale, then over scales."""
         target = torch.tensor([self.targets[q] for q in batch["qids"]], dtype=torch.float64,
                               device=self.device)
         losses = []
-        for j, (n, o) in enumerate(zip(self.model.scales, outputs)):
+        for j, (n, o) in enumerate(zip(self.model.scales, outputs, strict=True)):
             iou = moment_iou(cell_bounds(n, self.device), target).float()
             losses.append(scaled_iou_bce(o["logits"], scaled_iou(iou, self.s["min_iou"],
                                                                  self.s["max_iou"]),

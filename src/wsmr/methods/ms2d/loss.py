@@ -40,9 +40,10 @@ def normalised_losses(nll: torch.Tensor, n_words: torch.Tensor, how: str) -> tor
     return (nll - low) / (nll.max(-1, keepdim=True).values - low).clamp(min=1e-12)
 
 
-def pseudo_labels(l: torch.Tensor, l_min: float, l_max: float) -> torch.Tensor:
-    """y = 1 below l_min, 0 from l_max on, 1 - l between."""
-    return torch.where(l < l_min, torch.ones_like(l), torch.where(l >= l_max, torch.zeros_like(l), 1 - l))
+def pseudo_labels(losses: torch.Tensor, l_min: float, l_max: float) -> torch.Tensor:
+    """y = 1 below l_min, 0 from l_max on, 1 - l between (l: the normalised `losses`)."""
+    return torch.where(losses < l_min, torch.ones_like(losses),
+                       torch.where(losses >= l_max, torch.zeros_like(losses), 1 - losses))
 
 
 SCORE_CLIP = 1e-6
@@ -76,7 +77,9 @@ def moment_iou(bounds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
 
 
-def scaled_iou_bce(logits: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """BCE of a score map's logits (B, N, N) against scaled-IoU targets, averaged over valid cells."""
+def scaled_iou_bce(logits: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor
+                   ) -> torch.Tensor:
+    """BCE of a score map's logits (B, N, N) against scaled-IoU targets, averaged over valid
+    cells."""
     bce = bce_from_logits(logits, targets, reduction="none")
     return (bce * valid).sum() / (valid.sum() * logits.shape[0])

@@ -49,7 +49,8 @@ class SCNLearner(Learner):
         s, batch = self.s, self.on_device(batch)
         words, n_words, n_clips = batch["words"], batch["n_words"], batch["n_clips"]
         scores, bounds, valid = self.scores_and_bounds(batch)
-        p = exploration_probability(updates, s["exploration"]["lambda1"], s["exploration"]["lambda2"])
+        exploration = s["exploration"]
+        p = exploration_probability(updates, exploration["lambda1"], exploration["lambda2"])
         picks = select_top_k(scores.detach(), bounds, valid, s["k"], p, s["train_nms"])
         picked_bounds = bounds.gather(1, picks[..., None].expand(-1, -1, 2))
         favoured = favoured_words(batch["tags"], words.shape[1], tuple(s["mask_tags"]))
@@ -72,12 +73,14 @@ class SCNLearner(Learner):
             seconds = positions_to_seconds(bounds.cpu(), batch["clip_edges"],
                                            batch["n_clips"]).numpy()
             scores, valid = scores.float().cpu().numpy(), valid.cpu().numpy()
-            predictions += [ranked_prediction(qid, seconds[row][valid[row]], scores[row][valid[row]],
-                                              self.s["test_nms"], self.s["top_n"])
+            predictions += [ranked_prediction(qid, seconds[row][valid[row]],
+                                              scores[row][valid[row]], self.s["test_nms"],
+                                              self.s["top_n"])
                             for row, qid in enumerate(batch["qids"])]
         return predictions
 
 
 class SCN(LearnedMethod):
     def build_learner(self, data: MethodInputs) -> SCNLearner:
-        return SCNLearner(data, self.job.settings, proposal_ratios(self.job.settings, self.job.dataset))
+        ratios = proposal_ratios(self.job.settings, self.job.dataset)
+        return SCNLearner(data, self.job.settings, ratios)

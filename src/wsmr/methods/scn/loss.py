@@ -30,7 +30,8 @@ def rank_rewards(losses: torch.Tensor, scheme: list[float] | str) -> torch.Tenso
     if scheme == "rank":
         table = torch.linspace(1.0, 0.0, k, device=losses.device)
     elif scheme == "one_hot":
-        table = torch.zeros(k, device=losses.device).index_fill(0, torch.tensor(0, device=losses.device), 1.0)
+        first = torch.tensor(0, device=losses.device)
+        table = torch.zeros(k, device=losses.device).index_fill(0, first, 1.0)
     else:
         table = torch.tensor(scheme[::-1], dtype=torch.float32, device=losses.device)
     return table[rank_from_best]

@@ -25,7 +25,8 @@ def choose_masked(n_words: torch.Tensor, favoured: torch.Tensor, fraction: float
     if fraction <= 0:
         return torch.zeros_like(present)
     weights = torch.where(favoured.to(n_words.device), weight, 1.0)
-    gumbel = -torch.log(-torch.log(torch.rand(batch, length, device=n_words.device).clamp(1e-9, 1 - 1e-9)))
+    uniform = torch.rand(batch, length, device=n_words.device).clamp(1e-9, 1 - 1e-9)
+    gumbel = -torch.log(-torch.log(uniform))
     keys = (weights.log() + gumbel).masked_fill(~present, -float("inf"))
     ranks = keys.argsort(dim=1, descending=True).argsort(dim=1)
     # the tolerance keeps a third written as a decimal (0.333) at a third: 2 of 6 words, as the

@@ -24,7 +24,8 @@ def sinusoids(length: int, dim: int, device) -> torch.Tensor:
     position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
     frequency = torch.exp(torch.arange(0, dim, 2, device=device) * (-math.log(10000.0) / dim))
     table = torch.zeros(length, dim, device=device)
-    table[:, 0::2], table[:, 1::2] = torch.sin(position * frequency), torch.cos(position * frequency)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
     return table
 
 
@@ -32,7 +33,8 @@ class Layer(nn.Module):
     """Self-attention, cross-attention to a memory when decoding, feed-forward; post-norm
     residuals."""
 
-    def __init__(self, dim: int, heads: int, dropout: float, attention_dropout: float | None = None):
+    def __init__(self, dim: int, heads: int, dropout: float,
+                 attention_dropout: float | None = None):
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
@@ -68,7 +70,8 @@ class Backbone(nn.Module):
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
-        layer = lambda: Layer(dim, heads, dropout, attention_dropout)
+        def layer():
+            return Layer(dim, heads, dropout, attention_dropout)
         self.video_stack = nn.ModuleList(layer() for _ in range(layers))
         self.word_stack = nn.ModuleList(layer() for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
@@ -81,7 +84,8 @@ class Backbone(nn.Module):
         x = self.dropout(x + sinusoids(x.shape[1], x.shape[2], x.device))
         attn_mask = None
         if causal:
-            attn_mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device).triu(1)
+            attn_mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool,
+                                   device=x.device).triu(1)
         if bias is not None:
             attn_mask = bias if attn_mask is None else bias.masked_fill(attn_mask, -float("inf"))
         for layer in stack:
@@ -98,8 +102,9 @@ class SCNNetwork(nn.Module):
     def __init__(self, embeddings: torch.Tensor, feature_dim: int, n_ratios: int, s: dict):
         super().__init__()
         self.glove = nn.Embedding.from_pretrained(embeddings, freeze=True)
-        make = lambda: Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"],
-                                s["layers"], s["dropout"])
+        def make():
+            return Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"], s["layers"],
+                            s["dropout"])
         self.proposal_module = make()
         self.completion_module = self.proposal_module if s["share"] else make()
         self.scorer = nn.Linear(s["hidden"], n_ratios)
