@@ -27,6 +27,14 @@ def dataset_config(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
+def tracking_uri(wildcards, threads):
+    """A job's `--tracking`: the MLflow URI it logs to, or "off". Where a job logs is not what it
+    computes, so another URI (a cluster's server, tracking switched off) must rerun nothing. The
+    `threads` argument, unused, is what keeps the param out of Snakemake's params rerun trigger,
+    which skips a param derived from the job's input, output, threads or resources."""
+    return TRACKING
+
+
 def samples(dataset, split):
     return f"results/{dataset}/samples/{split}.jsonl"
 
@@ -230,3 +238,32 @@ def features_input(wildcards, methods):
 
 def features_arg(wildcards, input):
     return f"--features {input.features}" if "features" in input.keys() else ""
+
+
+def shard_threads(wildcards):
+    """A shard's share of the local cores, so that a dataset's shards together use them all:
+    2 shards on `--cores 2` run at once, a thread each; `--cores 8` gives each 4. Without a
+    core count (a cluster executor) a shard asks for 2; a cluster profile can set it."""
+    cores = workflow.resource_settings.cores   # None under a cluster executor: no --cores
+    cores = cores if isinstance(cores, int) and cores < 1024 else 2
+    return max(1, cores // features_config(wildcards)["shards"])
+
+
+# Figures for Snakemake's own report (report.smk).
+REPORT_TIMELINES = 3   # test queries per run drawn, all on the test split's first video
+
+
+def run_figures(dataset, rows):
+    """Training curves of every seed, timelines of the first seed's run, for (method, variant)s."""
+    runs = [f"results/{dataset}/runs/{m}/{v}" for m, v in rows]
+    figures = [f"{run}/seed{s}/history.png" for run in runs for s in config["seeds"]]
+    if dataset in EXTRACTED:   # timelines need the videos
+        figures += [f"{run}/seed{config['seeds'][0]}/timelines/query{i}.png" for run in runs
+                    for i in range(REPORT_TIMELINES)]
+    return figures
+
+
+def timeline_config(wildcards):
+    """What `wsmr ground` resolves a run's settings from: its dataset and method, nothing else."""
+    return json.dumps({"datasets": {wildcards.dataset: dataset_config(wildcards)},
+                       "methods": {wildcards.method: config["methods"][wildcards.method]}})

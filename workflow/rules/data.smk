@@ -11,6 +11,7 @@ rule shapes:
     wildcard_constraints:
         dataset="|".join(GENERATED) or "(?!)",
     params:
+        tracking=tracking_uri,
         generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
     log:
         "logs/{dataset}/shapes.log",
@@ -19,7 +20,7 @@ rule shapes:
         mem_mb=1000,
         runtime=20,
     shell:
-        "wsmr --tracking {TRACKING:q} shapes --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} shapes --dataset {wildcards.dataset}"
         " --generator {params.generator:q} --out-dir results/{wildcards.dataset}/raw 2> {log}"
 
 
@@ -30,6 +31,7 @@ rule samples:
         splits=expand("results/{{dataset}}/samples/{split}.jsonl", split=SPLITS),
         report="results/{dataset}/samples/report.json",
     params:
+        tracking=tracking_uri,
         dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
     log:
         "logs/{dataset}/samples.log",
@@ -38,6 +40,6 @@ rule samples:
         mem_mb=2000,
         runtime=10,
     shell:
-        "wsmr --tracking {TRACKING:q} samples --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} samples --dataset {wildcards.dataset}"
         " --dataset-config {params.dataset_config:q} --out-dir results/{wildcards.dataset}/samples"
         " 2> {log}"

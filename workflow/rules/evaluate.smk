@@ -12,6 +12,8 @@ rule other_query_samples:
     output:
         samples=OTHER_QUERY,
         report="results/{dataset}/controls/other_query.report.json",
+    params:
+        tracking=tracking_uri,
     log:
         "logs/{dataset}/other_query.log",
     threads: 1
@@ -19,7 +21,7 @@ rule other_query_samples:
         mem_mb=1000,
         runtime=10,
     shell:
-        "wsmr --tracking {TRACKING:q} other-query --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} other-query --dataset {wildcards.dataset}"
         " --samples {input} --out {output.samples} --report {output.report} 2> {log}"
 
 
@@ -31,6 +33,7 @@ rule evaluate:
     output:
         metrics=f"{RUN}/metrics.json",
     params:
+        tracking=tracking_uri,
         job=job_settings,
         features=features_arg,
         control=control_args,
@@ -43,7 +46,7 @@ rule evaluate:
         mem_mb=1000,
         runtime=10,
     shell:
-        "wsmr --tracking {TRACKING:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
+        "wsmr --tracking {params.tracking:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
         " --samples {input.samples} --predictions {input.predictions} {params.features}"
         " {params.control} --out {output.metrics} 2> {log}"
 
@@ -76,6 +79,7 @@ rule table:
                    labels={"table": "{dataset}{rows}"}),
         md="results/tables/{dataset}{rows}.md",
     params:
+        tracking=tracking_uri,
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
         notes=table_notes,
         features=features_arg,
@@ -88,6 +92,6 @@ rule table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "wsmr --tracking {TRACKING:q} table --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} table --dataset {wildcards.dataset}"
         " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"
         " {params.notes} {params.features} --out-csv {output.csv} --out-md {output.md} 2> {log}"

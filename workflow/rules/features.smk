@@ -18,15 +18,6 @@ rule c3d_weights:
         "wsmr fetch --url {params.url:q} --out {output} --sha256 {params.sha256} 2> {log}"
 
 
-def shard_threads(wildcards):
-    """A shard's share of the local cores, so that a dataset's shards together use them all:
-    2 shards on `--cores 2` run at once, a thread each; `--cores 8` gives each 4. Without a
-    core count (a cluster executor) a shard asks for 2; a cluster profile can set it."""
-    cores = workflow.resource_settings.cores   # None under a cluster executor: no --cores
-    cores = cores if isinstance(cores, int) and cores < 1024 else 2
-    return max(1, cores // features_config(wildcards)["shards"])
-
-
 rule extract_fc7:
     """One shard of the videos (every n-th of the sorted ids) through C3D: fc7 per clip."""
     input:
@@ -37,6 +28,7 @@ rule extract_fc7:
         dataset=one_of(EXTRACTED),
         shard=r"\d+",
     params:
+        tracking=tracking_uri,
         settings=lambda w: json.dumps(wcfg.extraction_settings(dataset_config(w))),
         shards=lambda w: features_config(w)["shards"],
         videos=videos_dir,
@@ -47,7 +39,7 @@ rule extract_fc7:
         mem_mb=6000,
         runtime=600,
     shell:
-        "wsmr --tracking {TRACKING:q} extract --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} extract --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
         " --videos {params.videos:q} --shard {wildcards.shard} --shards {params.shards}"
         " --threads {threads} --out {output} 2> {log}"
@@ -68,6 +60,7 @@ rule pca_features:
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
     params:
+        tracking=tracking_uri,
         dim=lambda w: features_config(w)["pca_dim"],
     log:
         "logs/{dataset}/features/pca.log",
@@ -76,7 +69,7 @@ rule pca_features:
         mem_mb=8000,
         runtime=120,
     shell:
-        "wsmr --tracking {TRACKING:q} pca --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} pca --dataset {wildcards.dataset}"
         " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
         " --out {output.features} --plot {output.plot} --report {output.report}"
         " --pca {output.pca} 2> {log}"
@@ -93,6 +86,7 @@ rule import_features:
     wildcard_constraints:
         dataset=one_of(IMPORTED),
     params:
+        tracking=tracking_uri,
         settings=lambda w: json.dumps(features_config(w)),
     log:
         "logs/{dataset}/features/import.log",
@@ -101,7 +95,7 @@ rule import_features:
         mem_mb=4000,
         runtime=60,
     shell:
-        "wsmr --tracking {TRACKING:q} import-features --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} import-features --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
         " --out {output.features} --report {output.report} 2> {log}"
 
@@ -115,6 +109,8 @@ rule features_probe:
         "results/{dataset}/features/probe.json",
     wildcard_constraints:
         dataset=one_of(GENERATED),
+    params:
+        tracking=tracking_uri,
     log:
         "logs/{dataset}/features/probe.log",
     threads: 1
@@ -122,5 +118,5 @@ rule features_probe:
         mem_mb=2000,
         runtime=20,
     shell:
-        "wsmr --tracking {TRACKING:q} probe --dataset {wildcards.dataset}"
+        "wsmr --tracking {params.tracking:q} probe --dataset {wildcards.dataset}"
         " --features {input.features} --events {input.events} --out {output} 2> {log}"

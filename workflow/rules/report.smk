@@ -1,23 +1,6 @@
 # Figures for Snakemake's own report (`snakemake --report report.html`): each run's training
 # curves, the probe, and `wsmr ground` timelines of a few test queries per method. The tables and
 # the PCA's explained variance are report items of their own rules.
-REPORT_TIMELINES = 3   # test queries per run drawn, all on the test split's first video
-
-
-def run_figures(dataset, rows):
-    """Training curves of every seed, timelines of the first seed's run, for (method, variant)s."""
-    runs = [f"results/{dataset}/runs/{m}/{v}" for m, v in rows]
-    figures = [f"{run}/seed{s}/history.png" for run in runs for s in config["seeds"]]
-    if dataset in EXTRACTED:   # timelines need the videos
-        figures += [f"{run}/seed{config['seeds'][0]}/timelines/query{i}.png" for run in runs
-                    for i in range(REPORT_TIMELINES)]
-    return figures
-
-
-def timeline_config(wildcards):
-    """What `wsmr ground` resolves a run's settings from: its dataset and method, nothing else."""
-    return json.dumps({"datasets": {wildcards.dataset: dataset_config(wildcards)},
-                       "methods": {wildcards.method: config["methods"][wildcards.method]}})
 
 
 rule figures:
@@ -70,7 +53,7 @@ rule timelines:
         test=lambda w: samples(w.dataset, "test"),
         videos=videos_dir,
     output:
-        [report(RUN + f"/timelines/query{i}.png", caption="../report/timeline.rst",
+        [report(f"{RUN}/timelines/query{i}.png", caption="../report/timeline.rst",
                 category="{dataset}", subcategory="timelines",
                 labels={"run": "{method}/{variant}", "seed": "{seed}", "query": str(i)})
          for i in range(REPORT_TIMELINES)],
@@ -78,7 +61,7 @@ rule timelines:
         dataset=one_of(EXTRACTED),
     params:
         config=timeline_config,
-        run_dir=RUN,
+        run_dir=lambda w, input: os.path.dirname(input.checkpoint),
         features=features_arg,
         pattern=lambda w: features_config(w)["video_pattern"],
     log:

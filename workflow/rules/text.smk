@@ -10,6 +10,7 @@ rule text:
         embeddings="results/{dataset}/text/embeddings.npy",
         report="results/{dataset}/text/report.json",
     params:
+        tracking=tracking_uri,
         settings=text_settings,
         nltk_env=nltk_env,
     log:
@@ -19,7 +20,7 @@ rule text:
         mem_mb=4000,
         runtime=60,
     shell:
-        "{params.nltk_env} wsmr --tracking {TRACKING:q} text --dataset {wildcards.dataset}"
+        "{params.nltk_env} wsmr --tracking {params.tracking:q} text --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
         " --out-dir results/{wildcards.dataset}/text 2> {log}"
 

@@ -8,9 +8,10 @@ rule train:
         checkpoint=f"{RUN}/checkpoint.pt",
         history=f"{RUN}/history.csv",
     params:
+        tracking=tracking_uri,
         job=job_settings,
         inputs=method_input_args,
-        run_dir=RUN,
+        run_dir=lambda w, output: os.path.dirname(output.checkpoint),
     log:
         "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
     threads: train_threads
@@ -18,7 +19,7 @@ rule train:
         mem_mb=4000,
         runtime=120,
     shell:
-        "wsmr --tracking {TRACKING:q} train --job {params.job:q} --seed {wildcards.seed}"
+        "wsmr --tracking {params.tracking:q} train --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads} 2> {log}"
 
 
@@ -29,9 +30,10 @@ rule predict:
     output:
         predictions=f"{RUN}/predictions.jsonl",
     params:
+        tracking=tracking_uri,
         job=job_settings,
         inputs=method_input_args,
-        run_dir=RUN,
+        run_dir=lambda w, input: os.path.dirname(input.checkpoint),
         control=control_args,
     log:
         "logs/{dataset}/predict/{method}/{variant}/seed{seed}.log",
@@ -42,7 +44,7 @@ rule predict:
         mem_mb=4000,
         runtime=30,
     shell:
-        "wsmr --tracking {TRACKING:q} predict --job {params.job:q} --seed {wildcards.seed}"
+        "wsmr --tracking {params.tracking:q} predict --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
         " --split test {params.control} --out {output.predictions} 2> {log}"
 
