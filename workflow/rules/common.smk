@@ -15,6 +15,11 @@ RUN = "results/{dataset}/runs/{method}/{variant}/seed{seed}"
 NLTK_DOWNLOAD = "resources/nltk_data/taggers/averaged_perceptron_tagger_eng"
 GENERATED = [name for name, ds in config["datasets"].items() if wcfg.is_generated(ds)]
 
+# Every rule's `conda:` env, envs/wsmr.yaml, installs wsmr from this checkout, which its pip lines
+# name ${WSMR_SOURCE} (pip expands it): Snakemake builds the env (--sdm conda) from a copy of the
+# file under .snakemake/conda/, where a path relative to envs/ would point elsewhere.
+os.environ.setdefault("WSMR_SOURCE", workflow.basedir)
+
 
 wildcard_constraints:
     dataset="[a-z][a-z0-9_]*",

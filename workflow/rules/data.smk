@@ -19,6 +19,8 @@ rule shapes:
     resources:
         mem_mb=1000,
         runtime=20,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} shapes --dataset {wildcards.dataset}"
         " --generator {params.generator:q} --out-dir results/{wildcards.dataset}/raw 2> {log}"
@@ -39,6 +41,8 @@ rule samples:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} samples --dataset {wildcards.dataset}"
         " --dataset-config {params.dataset_config:q} --out-dir results/{wildcards.dataset}/samples"

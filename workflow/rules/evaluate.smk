@@ -20,6 +20,8 @@ rule other_query_samples:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} other-query --dataset {wildcards.dataset}"
         " --samples {input} --out {output.samples} --report {output.report} 2> {log}"
@@ -45,6 +47,8 @@ rule evaluate:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
         " --samples {input.samples} --predictions {input.predictions} {params.features}"
@@ -91,6 +95,8 @@ rule table:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} table --dataset {wildcards.dataset}"
         " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"

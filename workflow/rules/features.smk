@@ -14,6 +14,8 @@ rule c3d_weights:
         "logs/resources/c3d_{name}.log",
     resources:
         runtime=60,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr fetch --url {params.url:q} --out {output} --sha256 {params.sha256} 2> {log}"
 
@@ -38,6 +40,8 @@ rule extract_fc7:
     resources:
         mem_mb=6000,
         runtime=600,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} extract --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -68,6 +72,8 @@ rule pca_features:
     resources:
         mem_mb=8000,
         runtime=120,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} pca --dataset {wildcards.dataset}"
         " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
@@ -94,6 +100,8 @@ rule import_features:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} import-features --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -117,6 +125,8 @@ rule features_probe:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} probe --dataset {wildcards.dataset}"
         " --features {input.features} --events {input.events} --out {output} 2> {log}"

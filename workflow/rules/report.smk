@@ -23,6 +23,8 @@ rule history_plot:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr history-plot --history {input} --out {output}"
         " --title '{wildcards.method}/{wildcards.variant}, seed {wildcards.seed}' 2> {log}"
@@ -40,6 +42,8 @@ rule probe_plot:
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr probe-plot --probe {input} --out {output} 2> {log}"
 
@@ -70,6 +74,8 @@ rule timelines:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr timelines --run {params.run_dir} --config {params.config:q} --samples {input.test}"
         " --videos {input.videos} --video-pattern {params.pattern:q} {params.features}"

@@ -19,6 +19,8 @@ rule text:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "{params.nltk_env} wsmr --tracking {params.tracking:q} text --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -33,6 +35,8 @@ rule nltk_data:
         "logs/resources/nltk_data.log",
     resources:
         runtime=30,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr nltk-data --out-dir resources/nltk_data 2> {log}"
 
@@ -48,5 +52,7 @@ rule glove:
         "logs/resources/glove_{name}.log",
     resources:
         runtime=240,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr fetch --url {params.url:q} --out {output} 2> {log}"

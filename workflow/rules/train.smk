@@ -18,6 +18,8 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=120,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} train --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads} 2> {log}"
@@ -43,6 +45,8 @@ rule predict:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} predict --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
