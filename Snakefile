@@ -26,6 +26,20 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Run by Snakemake itself, never submitted to a cluster: the downloads need the internet, which
+# compute nodes may lack; the others take seconds, less than a cluster job's queueing.
+localrules:
+    all,
+    figures,
+    c3d_weights,
+    nltk_data,
+    glove,
+    other_query_samples,
+    table,
+    history_plot,
+    probe_plot,
+
+
 rule all:
     default_target: True
     input:

@@ -5,6 +5,7 @@ on the node, and the DAG resumed without recomputing what had finished."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ SHAPES_JOBS = {"shapes", "samples", "table"} | {f"{stage}-random-default-s{seed}
                                                for stage in ("train", "predict", "evaluate")
                                                for seed in (0, 1)}
 GPU_RULES = {"train", "extract_fc7"}   # the profile's `gpu: 1`
+# the Snakefile's localrules in this DAG: Snakemake runs them on the login node, not through sbatch
+LOCAL_RULES = {"other_query_samples", "table"}
 MINI_JOBS = {"samples", "train-random-default-s0", "predict-random-default-s0",
              "evaluate-random-default-s0"}
 
@@ -104,6 +107,11 @@ def rule(job: dict[str, str]) -> str:
     return job["Comment"].removeprefix("rule_").split("_wildcards_")[0]
 
 
+def local_jobs(log: str) -> list[str]:
+    """The rules of the jobs Snakemake ran itself (localrules), as its log names them."""
+    return re.findall(r"^localrule (\w+):", log, flags=re.MULTILINE)
+
+
 def mtimes(workdir: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime for p in (workdir / "results/shapes").rglob("*")}
 
@@ -125,6 +133,9 @@ def dag(slurm_cluster, mlflow_server, tmp_path_factory) -> SimpleNamespace:
 
 def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
     assert dag.failed.log.count("has been submitted with SLURM jobid") == len(dag.jobs)
+    # every job but the localrules', which Snakemake ran itself
+    assert sorted(local_jobs(dag.failed.log)) == sorted(LOCAL_RULES)
+    assert not {rule(job) for job in dag.jobs} & LOCAL_RULES
     failed = [job for job in dag.jobs if job["State"] != "COMPLETED"]
     assert [(rule(job), job["State"]) for job in failed] == [("samples", "FAILED")]
     train = next(job for job in dag.jobs if rule(job) == "train")   # a shapes job: mini failed
@@ -144,7 +155,9 @@ def test_the_table_and_one_mlflow_run_per_job_on_the_server(dag):
     found = runs[runs["tags.stage"] != "run"]   # one run per job; "run": a seed's parent run
     names = list(found["tags.mlflow.runName"])
     completed = [job for job in dag.jobs if job["State"] == "COMPLETED"]   # all of shapes'
-    assert len(set(names)) == len(names) == len(completed) and SHAPES_JOBS <= set(names)
+    local = local_jobs(dag.failed.log)   # shapes' too, run on the login node
+    assert len(set(names)) == len(names) == len(completed) + len(local)
+    assert SHAPES_JOBS <= set(names)
     assert set(found["status"]) == {"FINISHED"} and set(found["tags.dataset"]) == {"shapes"}
     trained = found[found["tags.stage"] == "train"]
     assert set(trained["tags.method"]) >= {"random"} and set(trained["tags.seed"]) == {"0", "1"}
