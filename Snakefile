@@ -44,4 +44,4 @@ rule all:
     default_target: True
     input:
         "results/tables/shapes.headline.csv",
-        run_figures("shapes", wcfg.headline_variants(config)),   # for `snakemake --report`
+        run_figures("shapes", wcfg.headline_variants(config)),  # for `snakemake --report`

@@ -47,8 +47,10 @@ def samples(dataset, split):
 def annotation_inputs(wildcards):
     """The files a dataset's reader reads: configured paths, or what the generator writes."""
     ds = dataset_config(wildcards)
-    inputs = {"annotations": list(wcfg.annotation_files(wildcards.dataset, ds).values()),
-              "durations": wcfg.duration_files(wildcards.dataset, ds)}
+    inputs = {
+        "annotations": list(wcfg.annotation_files(wildcards.dataset, ds).values()),
+        "durations": wcfg.duration_files(wildcards.dataset, ds),
+    }
     tags = wcfg.tag_file(wildcards.dataset, ds)
     return {**inputs, "tags": [tags]} if tags else inputs
 
@@ -100,8 +102,9 @@ def method_inputs(wildcards):
     the method's registry entry needs."""
     needs = method_registry.needs(wildcards.method)
     samples_dir = "text" if "text" in needs else "samples"
-    inputs = {"samples": [f"results/{wildcards.dataset}/{samples_dir}/{split}.jsonl"
-                          for split in SPLITS]}
+    inputs = {
+        "samples": [f"results/{wildcards.dataset}/{samples_dir}/{split}.jsonl" for split in SPLITS]
+    }
     if "features" in needs:
         inputs["features"] = f"results/{wildcards.dataset}/features/c3d_pca500.h5"
     if "text" in needs:
@@ -113,8 +116,11 @@ def method_inputs(wildcards):
 def method_input_args(wildcards, input):
     """`--samples-dir D --features F --vocab V ...` for the inputs a method needs."""
     args = [f"--samples-dir {os.path.dirname(input.samples[0])}"]
-    args += [f"--{name} {input[name]}" for name in ("features", "vocab", "embeddings")
-             if name in input.keys()]
+    args += [
+        f"--{name} {input[name]}"
+        for name in ("features", "vocab", "embeddings")
+        if name in input.keys()
+    ]
     return " ".join(args)
 
 
@@ -127,15 +133,19 @@ def job_settings(wildcards):
 
 
 def table_metrics(dataset, rows):
-    return [f"results/{dataset}/runs/{m}/{v}/seed{s}/metrics.json"
-            for m, v in rows for s in config["seeds"]]
+    return [
+        f"results/{dataset}/runs/{m}/{v}/seed{s}/metrics.json"
+        for m, v in rows
+        for s in config["seeds"]
+    ]
 
 
 TABLE_ROWS = {
     "": lambda: wcfg.method_variants(config),
     ".headline": lambda: wcfg.headline_variants(config),
-    ".baselines": lambda: [(m, v) for m, v in wcfg.method_variants(config)
-                           if not method_registry.needs(m)],
+    ".baselines": lambda: [
+        (m, v) for m, v in wcfg.method_variants(config) if not method_registry.needs(m)
+    ],
 }
 
 
@@ -158,14 +168,20 @@ def control_args(wildcards, input, output):
     if "control_samples" not in input.keys():
         return ""
     if "control_metrics" in output.keys():
-        return (f"--other-query-samples {input.control_samples} --other-query-predictions"
-                f" {input.control_predictions} --other-query-out {output.control_metrics}")
+        return (
+            f"--other-query-samples {input.control_samples} --other-query-predictions"
+            f" {input.control_predictions} --other-query-out {output.control_metrics}"
+        )
     return f"--other-query {input.control_samples} --other-query-out {output.control_predictions}"
 
 
 def table_control_metrics(dataset, rows):
-    return [f"results/{dataset}/runs/{m}/{v}/seed{s}/metrics.other_query.json"
-            for m, v in rows if reads_query(m) for s in config["seeds"]]
+    return [
+        f"results/{dataset}/runs/{m}/{v}/seed{s}/metrics.other_query.json"
+        for m, v in rows
+        if reads_query(m)
+        for s in config["seeds"]
+    ]
 
 
 def table_notes(wildcards):
@@ -173,22 +189,26 @@ def table_notes(wildcards):
     random = config["methods"]["random"]["settings"]
     prior = config["methods"]["prior"]["settings"]
     step = dataset_config(wildcards)["clip_stride_s"]
-    notes = [f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
-             "scored on the test split",
-             "random: uniform draws among SCN's candidate windows of the dataset's ratios "
-             f"(see README), ending on a feature-free grid of {step} s steps (clip_stride_s; "
-             f"at most {random['max_steps']}), NMS {random['nms']}, top-{random['top_n']}; "
-             "learned rows: on each video's own clip times (its fps)",
-             "prior: one query-blind window for every query, the best on a 1/"
-             f"{prior['grid']} grid by R@1 at {prior['select_on']} on the *training boundaries*: "
-             "a bias diagnostic, not a weakly supervised competitor; a row grounds the query "
-             "only when it beats prior and loses its margin under the other-query control"]
+    notes = [
+        f"ours: mean ± std (population) over seeds {seeds}, selected on validation, "
+        "scored on the test split",
+        "random: uniform draws among SCN's candidate windows of the dataset's ratios "
+        f"(see README), ending on a feature-free grid of {step} s steps (clip_stride_s; "
+        f"at most {random['max_steps']}), NMS {random['nms']}, top-{random['top_n']}; "
+        "learned rows: on each video's own clip times (its fps)",
+        "prior: one query-blind window for every query, the best on a 1/"
+        f"{prior['grid']} grid by R@1 at {prior['select_on']} on the *training boundaries*: "
+        "a bias diagnostic, not a weakly supervised competitor; a row grounds the query "
+        "only when it beats prior and loses its margin under the other-query control",
+    ]
     return " ".join(f"--note {shlex.quote(n)}" for n in notes)
 
 
 # Video features: extracted (C3D fc7 -> PCA) or imported from a pre-extracted HDF5 file.
 FEATURES = "results/{dataset}/features/c3d_pca500.h5"
-FEATURE_SOURCES = {name: wcfg.features_config(ds)["source"] for name, ds in config["datasets"].items()}
+FEATURE_SOURCES = {
+    name: wcfg.features_config(ds)["source"] for name, ds in config["datasets"].items()
+}
 EXTRACTED = [name for name, source in FEATURE_SOURCES.items() if source == "extract"]
 IMPORTED = [name for name, source in FEATURE_SOURCES.items() if source == "hdf5"]
 
@@ -202,8 +222,10 @@ def features_config(wildcards):
 
 
 def fc7_shards(wildcards):
-    return [f"results/{wildcards.dataset}/features/fc7/shard{i}.h5"
-            for i in range(features_config(wildcards)["shards"])]
+    return [
+        f"results/{wildcards.dataset}/features/fc7/shard{i}.h5"
+        for i in range(features_config(wildcards)["shards"])
+    ]
 
 
 def videos_dir(wildcards):
@@ -249,26 +271,33 @@ def shard_threads(wildcards):
     """A shard's share of the local cores, so that a dataset's shards together use them all:
     2 shards on `--cores 2` run at once, a thread each; `--cores 8` gives each 4. Without a
     core count (a cluster executor) a shard asks for 2; a cluster profile can set it."""
-    cores = workflow.resource_settings.cores   # None under a cluster executor: no --cores
+    cores = workflow.resource_settings.cores  # None under a cluster executor: no --cores
     cores = cores if isinstance(cores, int) and cores < 1024 else 2
     return max(1, cores // features_config(wildcards)["shards"])
 
 
 # Figures for Snakemake's own report (report.smk).
-REPORT_TIMELINES = 3   # test queries per run drawn, all on the test split's first video
+REPORT_TIMELINES = 3  # test queries per run drawn, all on the test split's first video
 
 
 def run_figures(dataset, rows):
     """Training curves of every seed, timelines of the first seed's run, for (method, variant)s."""
     runs = [f"results/{dataset}/runs/{m}/{v}" for m, v in rows]
     figures = [f"{run}/seed{s}/history.png" for run in runs for s in config["seeds"]]
-    if dataset in EXTRACTED:   # timelines need the videos
-        figures += [f"{run}/seed{config['seeds'][0]}/timelines/query{i}.png" for run in runs
-                    for i in range(REPORT_TIMELINES)]
+    if dataset in EXTRACTED:  # timelines need the videos
+        figures += [
+            f"{run}/seed{config['seeds'][0]}/timelines/query{i}.png"
+            for run in runs
+            for i in range(REPORT_TIMELINES)
+        ]
     return figures
 
 
 def timeline_config(wildcards):
     """What `wsmr ground` resolves a run's settings from: its dataset and method, nothing else."""
-    return json.dumps({"datasets": {wildcards.dataset: dataset_config(wildcards)},
-                       "methods": {wildcards.method: config["methods"][wildcards.method]}})
+    return json.dumps(
+        {
+            "datasets": {wildcards.dataset: dataset_config(wildcards)},
+            "methods": {wildcards.method: config["methods"][wildcards.method]},
+        }
+    )

@@ -8,19 +8,19 @@ rule shapes:
         tags="results/{dataset}/raw/{dataset}_tags.json",
         events="results/{dataset}/raw/{dataset}_events.jsonl",
         videos=directory("results/{dataset}/raw/videos"),
-    wildcard_constraints:
-        dataset="|".join(GENERATED) or "(?!)",
-    params:
-        tracking=tracking_uri,
-        generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
     log:
         "logs/{dataset}/shapes.log",
+    wildcard_constraints:
+        dataset="|".join(GENERATED) or "(?!)",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
+        generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
     shell:
         "wsmr --tracking {params.tracking:q} shapes --dataset {wildcards.dataset}"
         " --generator {params.generator:q} --out-dir results/{wildcards.dataset}/raw 2> {log}"
@@ -32,17 +32,17 @@ rule samples:
     output:
         splits=expand("results/{{dataset}}/samples/{split}.jsonl", split=SPLITS),
         report="results/{dataset}/samples/report.json",
-    params:
-        tracking=tracking_uri,
-        dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
     log:
         "logs/{dataset}/samples.log",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
+        dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
     shell:
         "wsmr --tracking {params.tracking:q} samples --dataset {wildcards.dataset}"
         " --dataset-config {params.dataset_config:q} --out-dir results/{wildcards.dataset}/samples"

@@ -12,16 +12,16 @@ rule other_query_samples:
     output:
         samples=OTHER_QUERY,
         report="results/{dataset}/controls/other_query.report.json",
-    params:
-        tracking=tracking_uri,
     log:
         "logs/{dataset}/other_query.log",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
     shell:
         "wsmr --tracking {params.tracking:q} other-query --dataset {wildcards.dataset}"
         " --samples {input} --out {output.samples} --report {output.report} 2> {log}"
@@ -34,21 +34,21 @@ rule evaluate:
         samples=lambda w: samples(w.dataset, "test"),
     output:
         metrics=f"{RUN}/metrics.json",
+    log:
+        "logs/{dataset}/evaluate/{method}/{variant}/seed{seed}.log",
+    wildcard_constraints:
+        method=BLIND_METHODS,
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         tracking=tracking_uri,
         job=job_settings,
         features=features_arg,
         control=control_args,
-    log:
-        "logs/{dataset}/evaluate/{method}/{variant}/seed{seed}.log",
-    wildcard_constraints:
-        method=BLIND_METHODS,
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
         " --samples {input.samples} --predictions {input.predictions} {params.features}"
@@ -78,25 +78,29 @@ rule table:
         metrics=lambda w: table_metrics(w.dataset, table_rows(w)),
         controls=lambda w: table_control_metrics(w.dataset, table_rows(w)),
     output:
-        csv=report("results/tables/{dataset}{rows}.csv", caption="../report/table.rst",
-                   category="{dataset}", subcategory="tables",
-                   labels={"table": "{dataset}{rows}"}),
+        csv=report(
+            "results/tables/{dataset}{rows}.csv",
+            caption="../report/table.rst",
+            category="{dataset}",
+            subcategory="tables",
+            labels={"table": "{dataset}{rows}"},
+        ),
         md="results/tables/{dataset}{rows}.md",
+    log:
+        "logs/{dataset}/table{rows}.log",
+    wildcard_constraints:
+        rows="|\\.headline|\\.baselines",
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         tracking=tracking_uri,
         ious=lambda w: json.dumps(dataset_config(w)["ious"]),
         notes=table_notes,
         features=features_arg,
-    log:
-        "logs/{dataset}/table{rows}.log",
-    wildcard_constraints:
-        rows="|\\.headline|\\.baselines",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} table --dataset {wildcards.dataset}"
         " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"

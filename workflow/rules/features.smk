@@ -7,15 +7,15 @@ rule c3d_weights:
     checked against features.weights.sha256. A path elsewhere is a file you supply."""
     output:
         "resources/c3d/{name}",
+    log:
+        "logs/resources/c3d_{name}.log",
+    conda:
+        "../../envs/wsmr.yaml"
+    resources:
+        runtime=60,
     params:
         url=lambda w: c3d_weights(w)["url"],
         sha256=lambda w: c3d_weights(w)["sha256"],
-    log:
-        "logs/resources/c3d_{name}.log",
-    resources:
-        runtime=60,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr fetch --url {params.url:q} --out {output} --sha256 {params.sha256} 2> {log}"
 
@@ -26,22 +26,22 @@ rule extract_fc7:
         unpack(extract_inputs),
     output:
         "results/{dataset}/features/fc7/shard{shard}.h5",
+    log:
+        "logs/{dataset}/features/extract_shard{shard}.log",
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
         shard=r"\d+",
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: shard_threads  # on a GPU they all decode (wsmr.video.extract); on CPU, run C3D
+    resources:
+        mem_mb=6000,
+        runtime=600,
     params:
         tracking=tracking_uri,
         settings=lambda w: json.dumps(wcfg.extraction_settings(dataset_config(w))),
         shards=lambda w: features_config(w)["shards"],
         videos=videos_dir,
-    log:
-        "logs/{dataset}/features/extract_shard{shard}.log",
-    threads: shard_threads   # on a GPU they all decode (wsmr.video.extract); on CPU, run C3D
-    resources:
-        mem_mb=6000,
-        runtime=600,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} extract --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -56,24 +56,28 @@ rule pca_features:
         samples=lambda w: [samples(w.dataset, split) for split in SPLITS],
     output:
         features=FEATURES,
-        plot=report("results/{dataset}/features/pca_explained_variance.png",
-                    caption="../report/pca.rst", category="{dataset}", subcategory="features",
-                    labels={"figure": "PCA explained variance"}),
+        plot=report(
+            "results/{dataset}/features/pca_explained_variance.png",
+            caption="../report/pca.rst",
+            category="{dataset}",
+            subcategory="features",
+            labels={"figure": "PCA explained variance"},
+        ),
         report="results/{dataset}/features/report.json",
         pca="results/{dataset}/features/pca.h5",
-    wildcard_constraints:
-        dataset=one_of(EXTRACTED),
-    params:
-        tracking=tracking_uri,
-        dim=lambda w: features_config(w)["pca_dim"],
     log:
         "logs/{dataset}/features/pca.log",
+    wildcard_constraints:
+        dataset=one_of(EXTRACTED),
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
+        dim=lambda w: features_config(w)["pca_dim"],
     shell:
         "wsmr --tracking {params.tracking:q} pca --dataset {wildcards.dataset}"
         " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
@@ -89,19 +93,19 @@ rule import_features:
     output:
         features=FEATURES,
         report="results/{dataset}/features/report.json",
-    wildcard_constraints:
-        dataset=one_of(IMPORTED),
-    params:
-        tracking=tracking_uri,
-        settings=lambda w: json.dumps(features_config(w)),
     log:
         "logs/{dataset}/features/import.log",
+    wildcard_constraints:
+        dataset=one_of(IMPORTED),
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
+        settings=lambda w: json.dumps(features_config(w)),
     shell:
         "wsmr --tracking {params.tracking:q} import-features --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -115,18 +119,18 @@ rule features_probe:
         events="results/{dataset}/raw/{dataset}_events.jsonl",
     output:
         "results/{dataset}/features/probe.json",
-    wildcard_constraints:
-        dataset=one_of(GENERATED),
-    params:
-        tracking=tracking_uri,
     log:
         "logs/{dataset}/features/probe.log",
+    wildcard_constraints:
+        dataset=one_of(GENERATED),
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
     shell:
         "wsmr --tracking {params.tracking:q} probe --dataset {wildcards.dataset}"
         " --features {input.features} --events {input.events} --out {output} 2> {log}"

@@ -14,17 +14,21 @@ rule history_plot:
     input:
         f"{RUN}/history.csv",
     output:
-        report(f"{RUN}/history.png", caption="../report/history.rst", category="{dataset}",
-               subcategory="training curves",
-               labels={"run": "{method}/{variant}", "seed": "{seed}"}),
+        report(
+            f"{RUN}/history.png",
+            caption="../report/history.rst",
+            category="{dataset}",
+            subcategory="training curves",
+            labels={"run": "{method}/{variant}", "seed": "{seed}"},
+        ),
     log:
         "logs/{dataset}/history_plot/{method}/{variant}/seed{seed}.log",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr history-plot --history {input} --out {output}"
         " --title '{wildcards.method}/{wildcards.variant}, seed {wildcards.seed}' 2> {log}"
@@ -34,16 +38,21 @@ rule probe_plot:
     input:
         "results/{dataset}/features/probe.json",
     output:
-        report("results/{dataset}/features/probe.png", caption="../report/probe.rst",
-               category="{dataset}", subcategory="features", labels={"figure": "probe"}),
+        report(
+            "results/{dataset}/features/probe.png",
+            caption="../report/probe.rst",
+            category="{dataset}",
+            subcategory="features",
+            labels={"figure": "probe"},
+        ),
     log:
         "logs/{dataset}/features/probe_plot.log",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr probe-plot --probe {input} --out {output} 2> {log}"
 
@@ -57,25 +66,31 @@ rule timelines:
         test=lambda w: samples(w.dataset, "test"),
         videos=videos_dir,
     output:
-        [report(f"{RUN}/timelines/query{i}.png", caption="../report/timeline.rst",
-                category="{dataset}", subcategory="timelines",
-                labels={"run": "{method}/{variant}", "seed": "{seed}", "query": str(i)})
-         for i in range(REPORT_TIMELINES)],
+        [
+            report(
+                f"{RUN}/timelines/query{i}.png",
+                caption="../report/timeline.rst",
+                category="{dataset}",
+                subcategory="timelines",
+                labels={"run": "{method}/{variant}", "seed": "{seed}", "query": str(i)},
+            )
+            for i in range(REPORT_TIMELINES)
+        ],
+    log:
+        "logs/{dataset}/timelines/{method}/{variant}/seed{seed}.log",
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         config=timeline_config,
         run_dir=lambda w, input: os.path.dirname(input.checkpoint),
         features=features_arg,
         pattern=lambda w: features_config(w)["video_pattern"],
-    log:
-        "logs/{dataset}/timelines/{method}/{variant}/seed{seed}.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr timelines --run {params.run_dir} --config {params.config:q} --samples {input.test}"
         " --videos {input.videos} --video-pattern {params.pattern:q} {params.features}"

@@ -9,18 +9,18 @@ rule text:
         vocab="results/{dataset}/text/vocab.json",
         embeddings="results/{dataset}/text/embeddings.npy",
         report="results/{dataset}/text/report.json",
-    params:
-        tracking=tracking_uri,
-        settings=text_settings,
-        nltk_env=nltk_env,
     log:
         "logs/{dataset}/text.log",
+    conda:
+        "../../envs/wsmr.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/wsmr.yaml"
+    params:
+        tracking=tracking_uri,
+        settings=text_settings,
+        nltk_env=nltk_env,
     shell:
         "{params.nltk_env} wsmr --tracking {params.tracking:q} text --dataset {wildcards.dataset}"
         " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
@@ -33,10 +33,10 @@ rule nltk_data:
         directory(NLTK_DOWNLOAD),
     log:
         "logs/resources/nltk_data.log",
-    resources:
-        runtime=30,
     conda:
         "../../envs/wsmr.yaml"
+    resources:
+        runtime=30,
     shell:
         "wsmr nltk-data --out-dir resources/nltk_data 2> {log}"
 
@@ -46,13 +46,13 @@ rule glove:
     unpacked). A path elsewhere is a file you supply."""
     output:
         "resources/glove/{name}.txt",
-    params:
-        url=glove_url,
     log:
         "logs/resources/glove_{name}.log",
-    resources:
-        runtime=240,
     conda:
         "../../envs/wsmr.yaml"
+    resources:
+        runtime=240,
+    params:
+        url=glove_url,
     shell:
         "wsmr fetch --url {params.url:q} --out {output} 2> {log}"

@@ -7,19 +7,19 @@ rule train:
     output:
         checkpoint=f"{RUN}/checkpoint.pt",
         history=f"{RUN}/history.csv",
+    log:
+        "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: train_threads
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         tracking=tracking_uri,
         job=job_settings,
         inputs=method_input_args,
         run_dir=lambda w, output: os.path.dirname(output.checkpoint),
-    log:
-        "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
-    threads: train_threads
-    resources:
-        mem_mb=4000,
-        runtime=120,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} train --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads} 2> {log}"
@@ -31,22 +31,22 @@ rule predict:
         checkpoint=f"{RUN}/checkpoint.pt",
     output:
         predictions=f"{RUN}/predictions.jsonl",
+    log:
+        "logs/{dataset}/predict/{method}/{variant}/seed{seed}.log",
+    wildcard_constraints:
+        method=BLIND_METHODS,
+    conda:
+        "../../envs/wsmr.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         tracking=tracking_uri,
         job=job_settings,
         inputs=method_input_args,
         run_dir=lambda w, input: os.path.dirname(input.checkpoint),
         control=control_args,
-    log:
-        "logs/{dataset}/predict/{method}/{variant}/seed{seed}.log",
-    wildcard_constraints:
-        method=BLIND_METHODS,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../../envs/wsmr.yaml"
     shell:
         "wsmr --tracking {params.tracking:q} predict --job {params.job:q} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
