@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set up .venv, then run the main job on the embedded `shapes` dataset
 #   make test   set up .venv, then run the tests
+#   make lint   set up .venv, then ruff, snakefmt --check and snakemake --lint (CI runs it first)
 #   make test-cluster   (root; CI) the DAG on a real single-node SLURM cluster, see README
 VENV ?= .venv
 PYTHON ?= python3
@@ -12,7 +13,7 @@ RUN := PATH="$(abspath $(BIN)):$$PATH"
 SHARED_NLTK := $(abspath ../shared/nltk_data)
 export NLTK_DATA ?= $(if $(wildcard $(SHARED_NLTK)),$(SHARED_NLTK))
 
-.PHONY: setup demo table test test-cluster clean
+.PHONY: setup demo table lint test test-cluster clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,12 @@ demo: setup
 
 table: setup
 	$(RUN) snakemake --cores $(CORES) results/tables/shapes.csv
+
+# ruff's and snakefmt's settings are in pyproject.toml; --lint exits 1 on any finding
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(RUN) snakemake --lint
 
 test: setup
 	$(RUN) python -m pytest -m "not slow" --durations=20
