@@ -29,7 +29,7 @@ def _tracking_off(monkeypatch):
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory) -> Iterator[str]:
-    """An MLflow tracking server started as the README starts one for a cluster; its http:// URI."""
+    """An MLflow tracking server started as docs/cluster.md starts one; its http:// URI."""
     import services
 
     home = tmp_path_factory.mktemp("mlflow-server")

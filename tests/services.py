@@ -67,7 +67,7 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str,
 
 
 def mlflow_server_argv(home: Path, host: str, port: int) -> list[str]:
-    """The README's tracking-server command ("Running on a cluster"), with this test's paths."""
+    """The tracking-server command of docs/cluster.md, with this test's paths."""
     return [sys.executable, "-m", "mlflow", "server",
             "--backend-store-uri", f"sqlite:///{home}/mlflow.db",
             "--artifacts-destination", f"{home}/mlartifacts",

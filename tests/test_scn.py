@@ -112,7 +112,7 @@ def test_proposal_clips_are_resampled_inside_the_proposal():
 def test_learns_weakly_on_the_feature_twin(tmp_path):
     """Trained on its own picks and rewards alone, SCN's reconstruction loss falls and, with the
     epoch chosen on validation, it localises the twin's test queries better than Random. (On
-    rendered `shapes`, over seeds: README, "SCN".)"""
+    rendered `shapes`, over seeds: docs/scn.md.)"""
     import csv
 
     import numpy as np

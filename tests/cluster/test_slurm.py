@@ -1,5 +1,5 @@
 """The small DAG on a real SLURM cluster through workflow/profiles/slurm, logging to an MLflow
-tracking server, with the commands of the README's "Running on a cluster"; then a job that fails
+tracking server, with the commands of docs/cluster.md, "Running on a cluster"; then a job that fails
 on the node, and the DAG resumed without recomputing what had finished."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def repair_mini_dataset(workdir: Path) -> None:
 
 
 def snakemake(workdir: Path, tracking_uri: str, *args: str) -> SimpleNamespace:
-    """README's cluster command: the jobs inherit this environment (PATH finds `wsmr`)."""
+    """docs/cluster.md's command: the jobs inherit this environment (PATH finds `wsmr`)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "WSMR_TRACKING_URI": tracking_uri}
     env.pop("WSMR_TRACKING", None)
