@@ -23,9 +23,13 @@ SUPERVISED = {"epochs": 30, "dim": 16, "conv_layers": 2, "batch_size": 8}
 
 
 def small_config() -> dict:
+    """The small DAG's config, with config.yaml's ms2d/supervised (the DAG leaves it out)."""
     read = lambda path: yaml.safe_load(path.read_text())
-    config = wcfg.deep_merge(read(ROOT / "config.yaml"), read(ROOT / ".test/config.yaml"))
-    return wcfg.deep_merge(config, {"methods": {"ms2d": {"datasets": {"shapes": SUPERVISED}}}})
+    full = read(ROOT / "config.yaml")
+    supervised = full["methods"]["ms2d"]["variants"]["supervised"]
+    config = wcfg.deep_merge(full, read(ROOT / ".test/config.yaml"))
+    return wcfg.deep_merge(config, {"methods": {"ms2d": {"variants": {"supervised": supervised},
+                                                         "datasets": {"shapes": SUPERVISED}}}})
 
 
 def videos_of_test_split(workdir: Path) -> dict[str, list[dict]]:
