@@ -26,8 +26,9 @@ import yaml
 from wsmr import config as wcfg
 from wsmr.methods import REGISTRY, load
 from wsmr.methods.base import Job
+from wsmr.methods.learned import LearnedMethod
 from wsmr.tracking import Tracker
-from wsmr.training import LearnedMethod, Loop
+from wsmr.training import Loop
 
 CHARADES_QUERIES = 12_408
 VOCABULARY, WORD_DIM, FEATURE_DIM, CLIPS, WORDS = 1111, 300, 500, 200, 20

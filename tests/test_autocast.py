@@ -15,8 +15,9 @@ from toy_features import build
 from wsmr import config as wcfg
 from wsmr.methods import load
 from wsmr.methods.base import Job
+from wsmr.methods.learned import LearnedMethod
 from wsmr.tracking import Tracker
-from wsmr.training import LearnedMethod, Loop, autocast_dtype
+from wsmr.training import Loop, autocast_dtype
 
 CONFIG = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
 DATASET = {"name": "shapes", **{k: CONFIG["datasets"]["shapes"][k]

@@ -102,6 +102,39 @@ def test_clean_predictions_file_evaluates(tmp_path):
     assert metrics["R1_IoU0.5"] == pytest.approx(200 / 3) and metrics["queries"] == 3
 
 
+def test_the_table_groups_metrics_by_the_run_written_into_them(tmp_path):
+    """A metrics file says which run it is of; where it lies does not matter to the table."""
+    from wsmr.cli import metrics_by_row
+    from wsmr.io import read_json, write_json
+
+    metrics = read_json(run_evaluate(tmp_path, [GOOD_A, GOOD_B, GOOD_C]))
+    assert metrics["run"] == {"method": "random", "variant": "default", "seed": 0}
+    other = tmp_path / "elsewhere.json"
+    write_json(other, {**metrics, "run": {**metrics["run"], "seed": 1}})
+    rows = metrics_by_row([tmp_path / "m.json", other])
+    assert list(rows) == [("random", "default")] and len(rows["random", "default"]) == 2
+    assert "run" not in rows["random", "default"][0]
+    del metrics["run"]
+    write_json(other, metrics)
+    with pytest.raises(ValueError, match=r"elsewhere\.json: no 'run'"):
+        metrics_by_row([other])
+
+
+def test_a_row_is_the_mean_and_std_over_its_seeds():
+    from wsmr import reporting
+
+    ious = [0.5]
+    seed = lambda r1, miou: {"R1_IoU0.5": r1, "R5_IoU0.5": 2 * r1, "mIoU": miou}
+    rows = reporting.build_rows("toy", {("scn", "full"): [seed(10.0, 20.0), seed(30.0, 40.0)]},
+                                ious)
+    ours = next(r for r in rows if r["source"] == "ours")
+    assert ours["seeds"] == 2 and ours["R1_IoU0.5"] == pytest.approx(20.0)
+    assert ours["R1_IoU0.5 std"] == pytest.approx(10.0)   # population std of 10 and 30
+    assert "20.00 ± 10.00" in reporting.to_markdown("toy", rows, ious, [])
+    header, line = reporting.to_csv(rows, ious).splitlines()[:2]
+    assert dict(zip(header.split(","), line.split(","), strict=True))["R@1 IoU=0.5 std"] == "10.00"
+
+
 # The bad entry is on line 4: the blank line 2 checks that lines, not records, are counted.
 @pytest.mark.parametrize("bad, message", [
     ('{"qid": "a", "moments": [[20, 30]], "scores": [1.0]}',

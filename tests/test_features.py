@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from wsmr import tracking
-from wsmr.cli import features_notes, main
+from wsmr.cli import main
 from wsmr.features import store
 from wsmr.features.pca import Shards, chunks, fit_pca, write_pca_features
 from wsmr.features.pre_extracted import import_features
 from wsmr.features.probe import clip_label, probe
 from wsmr.io import read_json, write_jsonl
 from wsmr.methods.base import RunInputs
+from wsmr.reporting import features_notes
 from wsmr.video.decode import clip_seconds
 
 FC7 = 64  # stands in for 4096

@@ -69,14 +69,17 @@ def workdir(small_dag):
     return small_dag
 
 
-def test_table_has_the_random_row_over_both_seeds(workdir):
+def test_table_has_a_row_per_configured_method_and_variant(workdir):
+    """One seed here (each seed is a dozen more jobs); the cluster test's DAG runs two, and
+    tests/test_evaluation.py checks the mean ± std over seeds."""
     lines = (workdir / TABLE).read_text().splitlines()
     assert lines[0].startswith("method,variant,source,seeds,R@1 IoU=0.3,R@1 IoU=0.3 std")
-    random_row = next(line.split(",") for line in lines[1:]
-                      if line.startswith("random,default,ours"))
-    assert random_row[3] == "2"
-    assert 0 < float(random_row[4]) < 100
-    assert "± " in (workdir / "results/tables/shapes.md").read_text()
+    ours = {tuple(line.split(",")[:2]): line.split(",") for line in lines[1:]
+            if line.split(",")[2] == "ours"}
+    assert sorted(ours) == sorted(wcfg.method_variants(merged_test_config()))
+    random_row = ours[("random", "default")]
+    assert random_row[3] == "1" and 0 < float(random_row[4]) < 100
+    assert "| random | default | ours | 1 |" in (workdir / "results/tables/shapes.md").read_text()
 
 
 def test_one_mlflow_run_per_job_with_tags(workdir):
@@ -92,7 +95,8 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     assert set(names) == expected and set(names.values()) == {1}
     trained = found[found["tags.stage"] == "train"]
     assert set(zip(trained["tags.method"], trained["tags.variant"], strict=True)) == set(rows)
-    assert set(trained["tags.seed"]) == {"0", "1"} and set(found["tags.dataset"]) == {"shapes"}
+    assert set(trained["tags.seed"]) == {str(s) for s in config["seeds"]}
+    assert set(found["tags.dataset"]) == {"shapes"}
     assert found["tags.git_sha"].notna().all()
 
 
@@ -128,7 +132,7 @@ def test_every_video_has_its_clips_and_seeded_init_is_tagged(workdir):
     durations = {s["vid"]: s["duration"] for s in samples}
     with h5py.File(workdir / FEATURES) as h5:
         assert sorted(h5) == sorted(durations) and h5.attrs["pca_dim"] == 16
-        assert h5.attrs["source"] == "seeded-init:seed=0" and h5.attrs["fps"] == 8
+        assert h5.attrs["source"] == "seeded-init:seed=0:width=1/4" and h5.attrs["fps"] == 8
         for vid, duration in durations.items():
             frames = round(duration * 8)   # 8 fps
             assert h5[vid].shape == (math.ceil(frames / 8), 16), vid
@@ -186,3 +190,16 @@ def test_the_features_source_picks_the_rules(tmp_path, features, planned):
     log = snakemake(tmp_path, FEATURES, "-n", configfiles=(extra,))
     jobs = {line.split()[1].rstrip(":") for line in log.splitlines() if line.startswith("rule ")}
     assert planned <= jobs and ("extract_fc7" in jobs) == ("extract_fc7" in planned), jobs
+
+
+def test_the_heavy_rules_are_benchmarked(workdir):
+    """Extraction, PCA and training write Snakemake benchmark files; benchmarks/rule_times.py
+    sums them per rule."""
+    import runpy
+
+    rule_times = runpy.run_path(str(ROOT / "benchmarks/rule_times.py"))
+    rows = {row["rule"]: row for row in rule_times["summary"](workdir / "results", "shapes")}
+    assert rows["extract"]["jobs"] == 2 and rows["pca"]["jobs"] == 1
+    assert rows["train scn/full"]["jobs"] == 2 and rows["train scn/full"]["total_s"] > 0
+    assert rows["extract"]["max_rss_mb"] > 100   # C3D's weights alone are ~300 MB
+    assert "| shapes | extract | 2 |" in rule_times["to_markdown"](list(rows.values()))

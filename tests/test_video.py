@@ -148,6 +148,16 @@ def test_saved_weights_round_trip_and_a_wrong_checksum_is_refused(tmp_path):
         c3d.load_weights(c3d.C3D(TINY), path, "0" * 64)
 
 
+def test_a_narrow_seeded_c3d_says_so_and_weights_need_the_whole_network(tmp_path):
+    """features.c3d_width (the CI DAG's): the source carries the width into the features'
+    attrs and the table's footnote; real weights with a width other than 1 are refused."""
+    model, source = c3d.build_c3d(None, seed=0, width=4)
+    assert source == "seeded-init:seed=0:width=1/4" and c3d.is_seeded_init(source)
+    assert model.fc7.out_features == c3d.FC7_DIM // 4
+    with pytest.raises(ValueError, match="c3d_width must be 1, not 4"):
+        c3d.build_c3d({"path": str(tmp_path / "c3d.pickle"), "sha256": "0" * 64}, 0, width=4)
+
+
 class Payload:
     def __reduce__(self):
         return (print, ("this must never run",))

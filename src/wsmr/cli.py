@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from wsmr.config import SPLITS
 from wsmr.io import read_json, read_jsonl, read_jsonl_numbered, write_json, write_jsonl, write_text
 
 log = logging.getLogger("wsmr")
-
-RUN_DIR = re.compile(r"runs/(?P<method>[^/]+)/(?P<variant>[^/]+)/seed(?P<seed>\d+)/")
 
 
 def cmd_shapes(args) -> None:
@@ -31,30 +28,31 @@ def cmd_shapes(args) -> None:
 
 
 def cmd_samples(args) -> None:
-    from wsmr.data import read_dataset
+    from wsmr.data import DatasetFiles, read_dataset
 
     ds_cfg = json.loads(args.dataset_config)
+    annotations = dict(pair.split("=", 1) for pair in args.annotations)
+    files = DatasetFiles(annotations, args.durations or [], args.tags)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="samples",
                           params=ds_cfg) as tracker:
-        splits, report = read_dataset(args.dataset, ds_cfg)
-        out_dir = Path(args.out_dir)
-        for split, rows in splits.items():
-            write_jsonl(out_dir / f"{split}.jsonl", rows)
-        write_json(out_dir / "report.json", report)
+        splits, report = read_dataset(args.dataset, ds_cfg, files)
+        for split, path in by_split(args.out).items():
+            write_jsonl(path, splits[split])
+        write_json(args.report, report)
         tracker.log_metrics({**{f"queries_{k}": v for k, v in report["queries"].items()},
                              **{f"repaired_{k}": v for k, v in report["repaired"].items()},
                              **{f"skipped_{k}": v for k, v in report["skipped"].items()}})
-        tracker.log_artifact(out_dir / "report.json")
+        tracker.log_artifact(args.report)
 
 
 def cmd_text(args) -> None:
     from wsmr.text import build_text
 
     settings = json.loads(args.settings)
-    samples_dir, out_dir = Path(args.samples_dir), Path(args.out_dir)
+    out_dir = Path(args.out_dir)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="text",
                           params=settings) as tracker:
-        counts = build_text({s: samples_dir / f"{s}.jsonl" for s in SPLITS},
+        counts = build_text(by_split(args.splits),
                             {s: out_dir / f"{s}.jsonl" for s in SPLITS},
                             out_dir / "vocab.json", out_dir / "embeddings.npy", settings)
         write_json(out_dir / "report.json", counts)
@@ -68,10 +66,19 @@ def cmd_fetch(args) -> None:
     fetch(args.url, args.out, args.sha256)
 
 
-def annotated_videos(samples_dir: str | Path) -> dict[str, float]:
+def by_split(paths: list[Path]) -> dict[str, Path]:
+    """`--splits` files by split: each is named {split}.jsonl, one for every split."""
+    splits = {Path(path).stem: Path(path) for path in paths}
+    if sorted(splits) != sorted(SPLITS) or len(paths) != len(SPLITS):
+        raise ValueError(f"--splits wants one file for each of {list(SPLITS)}, named "
+                         f"{{split}}.jsonl; got {[str(p) for p in paths]}")
+    return splits
+
+
+def annotated_videos(paths: list[Path]) -> dict[str, float]:
     """Every video of the samples, all splits, with its duration (seconds)."""
-    return {row["vid"]: row["duration"] for split in SPLITS
-            for row in read_jsonl(Path(samples_dir) / f"{split}.jsonl")}
+    return {row["vid"]: row["duration"] for path in by_split(paths).values()
+            for row in read_jsonl(path)}
 
 
 def cmd_extract(args) -> None:
@@ -83,7 +90,7 @@ def cmd_extract(args) -> None:
 
     settings = json.loads(args.settings)
     torch.set_num_threads(args.threads)
-    vids = shard_videos(annotated_videos(args.samples_dir), args.shard, args.shards)
+    vids = shard_videos(annotated_videos(args.splits), args.shard, args.shards)
     videos = [(vid, Path(args.videos) / settings["video_pattern"].format(vid=vid)) for vid in vids]
     device = pick_device()
     dtype = choose_dtype(device, settings["precision"])
@@ -92,7 +99,8 @@ def cmd_extract(args) -> None:
              args.shards, len(videos), device, dtype, args.threads, workers, settings["batch_size"])
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="extract",
                           name=f"extract-shard{args.shard}", params=settings) as tracker:
-        model, source = build_c3d(settings.get("weights"), settings["seed"])
+        model, source = build_c3d(settings.get("weights"), settings["seed"],
+                                  settings.get("c3d_width", 1))
         tracker.set_tags({**tracking.source_tags(source), "device": str(device),
                           "c3d_dtype": str(dtype).removeprefix("torch.")})
         report = extract_shard(model, source, videos, args.out, batch_size=settings["batch_size"],
@@ -125,9 +133,9 @@ def cmd_pca(args) -> None:
         with tracking.job_run(args.tracking, dataset=args.dataset, stage="pca",
                               params={"pca_dim": args.dim},
                               tags=tracking.source_tags(shards.source)) as tracker:
-            vids = annotated_videos(args.samples_dir)
+            vids = annotated_videos(args.splits)
             shards.check_complete(vids)
-            train = [r["vid"] for r in read_jsonl(Path(args.samples_dir) / "train.jsonl")]
+            train = [r["vid"] for r in read_jsonl(by_split(args.splits)["train"])]
             pca = fit_pca(shards, train, args.dim)
             report = write_pca_features(shards, pca, list(vids), args.out)
             write_pca(pca, args.pca)   # what `wsmr ground` projects a new video's fc7 with
@@ -143,7 +151,7 @@ def cmd_import_features(args) -> None:
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="import_features",
                           params=settings) as tracker:
         report = import_features(settings["path"], settings.get("key"),
-                                 annotated_videos(args.samples_dir), settings["pca_dim"],
+                                 annotated_videos(args.splits), settings["pca_dim"],
                                  args.out, skip_bad=settings["on_bad_video"] == "skip")
         tracker.set_tags(tracking.features_tags(args.out))
         log_features_report(tracker, report, Path(args.report))
@@ -178,8 +186,7 @@ def method_job(args):
     spec = json.loads(args.job)
     job = Job(dataset=spec["dataset"], method=spec["method"], variant=spec["variant"],
               settings=spec["settings"], seed=args.seed)
-    samples = {split: Path(args.samples_dir) / f"{split}.jsonl" for split in SPLITS}
-    inputs = RunInputs(samples=samples, features=args.features, vocab=args.vocab,
+    inputs = RunInputs(samples=by_split(args.splits), features=args.features, vocab=args.vocab,
                        embeddings=args.embeddings,
                        skipped_videos=frozenset(skipped_videos(args.features)))
     return job, spec, load(job.method)(job), inputs
@@ -227,14 +234,12 @@ def cmd_predict(args) -> None:
             tracker.log_metrics({"other_query_queries": len(rewritten)})
 
 
-def test_samples(path: str | Path, skipped: dict[str, str]) -> tuple[list[dict], int]:
-    """The queries to score, less those on videos the features job skipped (counted)."""
+def scored_samples(path: str | Path, skipped: dict[str, str]) -> tuple[list[dict], int]:
+    """The queries to score, less those on videos the features job skipped; how many left."""
+    from wsmr.features.store import without_skipped
+
     annotated = read_jsonl(path)
-    samples = [row for row in annotated if row["vid"] not in skipped]
-    if len(samples) < len(annotated):
-        log.warning("%s: dropped %d queries on %d videos skipped by the features job", path,
-                    len(annotated) - len(samples),
-                    len({r["vid"] for r in annotated} & set(skipped)))
+    samples = without_skipped(annotated, skipped, str(path))
     return samples, len(annotated) - len(samples)
 
 
@@ -246,9 +251,10 @@ def cmd_evaluate(args) -> None:
                           params={**spec, "seed": args.seed},
                           tags=tracking.features_tags(args.features)) as tracker:
         skipped = skipped_videos(args.features)
-        samples, dropped = test_samples(args.samples, skipped)
+        samples, dropped = scored_samples(args.samples, skipped)
         metrics = evaluate_predictions(args.predictions, samples, dataset["ious"])
-        write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped})
+        write_json(args.out, {**metrics, "queries": len(samples), "dropped_queries": dropped,
+                              "run": run_identity(spec, args.seed)})
         tracker.log_metrics({**metrics, "dropped_queries": dropped})
         tracker.log_on_parent(metrics)   # the test metrics beside the run's other ablations
         tracker.log_artifact(args.out)
@@ -263,14 +269,20 @@ def cmd_evaluate(args) -> None:
             tracker.log_artifact(args.other_query_out)
 
 
+def run_identity(spec: dict, seed: int) -> dict:
+    """What a metrics file is of, written into it: the table groups by this, not by its path."""
+    return {"method": spec["method"], "variant": spec["variant"], "seed": seed}
+
+
 def evaluate_other_query(args, skipped: dict[str, str], ious) -> dict:
     """The control's R@n against the original ground truth, beside the original predictions
     scored on exactly the same queries (`reference`), so the drop compares like with like."""
-    samples, dropped = test_samples(args.other_query_samples, skipped)
+    samples, dropped = scored_samples(args.other_query_samples, skipped)
     result = {**evaluate_predictions(args.other_query_predictions, samples, ious),
               "queries": len(samples), "dropped_queries": dropped,
               "reference": evaluate_on_same_queries(args.predictions, samples, ious)}
-    write_json(args.other_query_out, result)
+    run = run_identity(json.loads(args.job), args.seed)
+    write_json(args.other_query_out, {**result, "run": run})
     return result
 
 
@@ -316,7 +328,7 @@ def cmd_table(args) -> None:
                           params={"rows": [f"{m}/{v}" for m, v in runs], "ious": ious},
                           tags=tracking.features_tags(args.features)) as tracker:
         rows = reporting.build_rows(args.dataset, runs, ious, controls)
-        notes = (args.note or []) + features_notes(args.features)
+        notes = (args.note or []) + reporting.features_notes(args.features)
         write_text(args.out_csv, reporting.to_csv(rows, ious))
         write_text(args.out_md, reporting.to_markdown(args.dataset, rows, ious, notes))
         tracker.log_artifact(args.out_csv)
@@ -324,13 +336,15 @@ def cmd_table(args) -> None:
 
 
 def metrics_by_row(paths) -> dict[tuple[str, str], list[dict]]:
-    """Metrics files grouped by the (method, variant) of the run directory holding them."""
+    """Metrics files grouped by the (method, variant) that `wsmr evaluate` wrote into them."""
     rows: dict[tuple[str, str], list[dict]] = {}
     for path in paths:
-        match = RUN_DIR.search(str(path))
-        if not match:
-            raise ValueError(f"{path}: not inside runs/{{method}}/{{variant}}/seed{{n}}/")
-        rows.setdefault((match["method"], match["variant"]), []).append(read_json(path))
+        metrics = read_json(path)
+        if "run" not in metrics:
+            raise ValueError(f"{path}: no 'run' (method, variant, seed): not written by "
+                             "`wsmr evaluate`, or by one older than this table; re-run it")
+        run = metrics.pop("run")
+        rows.setdefault((run["method"], run["variant"]), []).append(metrics)
     return rows
 
 
@@ -391,32 +405,39 @@ def cmd_probe_plot(args) -> None:
     plot_probe(read_json(args.probe), args.out)
 
 
-def features_notes(features: Path | None) -> list[str]:
-    """A footnote when the table's learned rows stand on seeded-init C3D, or lost videos."""
-    from wsmr.features.store import source
-    from wsmr.video.c3d import is_seeded_init
+# Flags that several stages take, declared once: `stage(...)` adds them by name.
+FLAGS = {
+    "dataset": {"required": True},
+    "splits": {"nargs": "+", "required": True, "type": Path, "metavar": "SPLIT.jsonl",
+               "help": "the samples of every split, each file named {split}.jsonl"},
+    "samples": {"required": True, "help": "the test split's samples (JSONL)"},
+    "settings": {"required": True, "help": "the stage's settings (JSON)"},
+    "videos": {"required": True, "help": "the folder holding the videos"},
+    "features": {"type": Path, "help": "the dataset's features (HDF5)"},
+    "job": {"required": True, "help": "resolved job settings (JSON), from the rule"},
+    "seed": {"type": int, "required": True},
+    "run-dir": {"required": True},
+    "vocab": {"type": Path},
+    "embeddings": {"type": Path},
+    "threads": {"type": int, "default": 1, "help": "CPU threads for torch"},
+    "other-query-out": {"help": "where the control's predictions or metrics go"},
+    "out": {"required": True},
+    "out-dir": {"required": True},
+    "report": {"required": True, "help": "the stage's counts (JSON)"},
+}
+METHOD_FLAGS = ("job", "seed", "splits", "run-dir", "features", "vocab", "embeddings",
+                "threads")
 
-    if features is None:
-        return []
-    notes, features_source, lost = [], source(features), skipped_videos(features)
-    if is_seeded_init(features_source):
-        notes.append(f"**video features from a seeded random C3D ({features_source}), not "
-                     "Sports-1M weights**: numbers are not comparable with the papers'")
-    if lost:
-        notes.append(f"{len(lost)} videos skipped by the features job (on_bad_video: skip); "
-                     "their queries are left out of feature-based rows")
-    return notes
 
-
-def add_method_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--job", required=True, help="resolved job settings (JSON), from the rule")
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--samples-dir", required=True)
-    parser.add_argument("--run-dir", required=True)
-    parser.add_argument("--features", type=Path)
-    parser.add_argument("--vocab", type=Path)
-    parser.add_argument("--embeddings", type=Path)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+def stage(stages, name: str, func, help: str, *flags: str, **overrides: dict):
+    """A stage's subparser with the shared `flags` it takes (`overrides`, by flag name with
+    `_` for `-`, changes one flag's keywords); the stage's own flags are added after."""
+    parser = stages.add_parser(name, help=help)
+    for flag in flags:
+        parser.add_argument(f"--{flag}", **{**FLAGS[flag],
+                                            **overrides.get(flag.replace("-", "_"), {})})
+    parser.set_defaults(func=func)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -426,116 +447,77 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     stages = parser.add_subparsers(dest="stage", required=True)
 
-    p = stages.add_parser("shapes", help="render the shapes dataset")
-    p.add_argument("--dataset", default="shapes")
+    p = stage(stages, "shapes", cmd_shapes, "render the shapes dataset", "dataset", "out-dir",
+              dataset={"required": False, "default": "shapes"})
     p.add_argument("--generator", required=True, help="generator settings (JSON)")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_shapes)
 
-    p = stages.add_parser("samples", help="read annotations into results/{dataset}/samples")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--dataset-config", required=True, help="the dataset's config (JSON)")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_samples)
+    p = stage(stages, "samples", cmd_samples, "read annotation files into the samples contract",
+              "dataset", "report")
+    p.add_argument("--dataset-config", required=True, help="the reader's settings (JSON)")
+    p.add_argument("--annotations", nargs="+", required=True, metavar="SPLIT=FILE",
+                   help="each split's annotation file (without val: held out of train)")
+    p.add_argument("--durations", nargs="*", help="video durations (Charades-STA's CSV files)")
+    p.add_argument("--tags", help="part-of-speech tags that come with the sentences (JSON)")
+    p.add_argument("--out", nargs="+", required=True, type=Path, metavar="SPLIT.jsonl",
+                   help="the samples of every split, each file named {split}.jsonl")
 
-    p = stages.add_parser("text", help="tokens, tags, vocabulary and embeddings")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--settings", required=True, help="the dataset's text settings (JSON)")
-    p.add_argument("--samples-dir", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_text)
+    stage(stages, "text", cmd_text, "tokens, tags, vocabulary and embeddings", "dataset",
+          "settings", "splits", "out-dir")
 
-    p = stages.add_parser("fetch", help="download a URL to a file (a .zip is unpacked)")
+    p = stage(stages, "fetch", cmd_fetch, "download a URL to a file (a .zip is unpacked)", "out")
     p.add_argument("--url", required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--sha256", help="expected checksum of the file; a mismatch is an error")
-    p.set_defaults(func=cmd_fetch)
 
-    p = stages.add_parser("extract", help="C3D fc7 of one shard of a dataset's videos")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--settings", required=True, help="the extraction settings (JSON)")
-    p.add_argument("--samples-dir", required=True)
-    p.add_argument("--videos", required=True, help="the folder holding the videos")
+    p = stage(stages, "extract", cmd_extract, "C3D fc7 of one shard of a dataset's videos",
+              "dataset", "settings", "splits", "videos", "threads", "out")
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--shards", type=int, required=True)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_extract)
 
-    p = stages.add_parser("pca", help="PCA of fc7 (fit on train) into the features contract")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--samples-dir", required=True)
+    p = stage(stages, "pca", cmd_pca, "PCA of fc7 (fit on train) into the features contract",
+              "dataset", "splits", "out", "report")
     p.add_argument("--fc7", nargs="+", required=True, help="the fc7 shards")
     p.add_argument("--dim", type=int, required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--plot", required=True, help="explained variance (PNG)")
     p.add_argument("--pca", required=True, help="the fitted PCA (HDF5: data/x_mean, data/U)")
-    p.add_argument("--report", required=True)
-    p.set_defaults(func=cmd_pca)
 
-    p = stages.add_parser("import-features", help="pre-extracted features into the contract")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--settings", required=True, help="the dataset's features block (JSON)")
-    p.add_argument("--samples-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--report", required=True)
-    p.set_defaults(func=cmd_import_features)
+    stage(stages, "import-features", cmd_import_features, "pre-extracted features into the "
+          "contract", "dataset", "settings", "splits", "out", "report")
 
-    p = stages.add_parser("probe",
-                          help="linear probes of what a generated dataset's features carry")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--features", required=True)
+    p = stage(stages, "probe", cmd_probe, "linear probes of what a generated dataset's "
+              "features carry", "dataset", "features", "out", features={"required": True})
     p.add_argument("--events", required=True, help="the generator's event records (JSONL)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_probe)
 
-    p = stages.add_parser("nltk-data", help="download NLTK's POS tagger data (online)")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_nltk_data)
+    stage(stages, "nltk-data", cmd_nltk_data, "download NLTK's POS tagger data (online)",
+          "out-dir")
 
-    p = stages.add_parser("train", help="train one method/variant/seed")
-    add_method_arguments(p)
-    p.set_defaults(func=cmd_train)
+    stage(stages, "train", cmd_train, "train one method/variant/seed", *METHOD_FLAGS)
 
-    p = stages.add_parser("predict", help="top moments per query of a split")
-    add_method_arguments(p)
+    p = stage(stages, "predict", cmd_predict, "top moments per query of a split", *METHOD_FLAGS,
+              "other-query-out", "out")
     p.add_argument("--split", default="test", choices=["val", "test"])
     p.add_argument("--other-query", help="the other-query control's queries: predicted too")
-    p.add_argument("--other-query-out", help="where the control's predictions go")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_predict)
 
-    p = stages.add_parser("evaluate", help="R@n IoU=m and mIoU of predictions")
-    p.add_argument("--job", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--samples", required=True)
+    p = stage(stages, "evaluate", cmd_evaluate, "R@n IoU=m and mIoU of predictions", "job",
+              "seed", "samples", "features", "other-query-out", "out",
+              features={"help": "drop queries on videos it lists as skipped"})
     p.add_argument("--predictions", required=True)
-    p.add_argument("--features", type=Path, help="drop queries on videos it lists as skipped")
     p.add_argument("--other-query-samples", help="the other-query control's queries")
     p.add_argument("--other-query-predictions", help="the method's predictions for them")
-    p.add_argument("--other-query-out", help="the control's metrics (JSON)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_evaluate)
 
-    p = stages.add_parser("other-query", help="test queries given another moment's words")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--samples", required=True, help="the test split's samples (with tokens)")
-    p.add_argument("--out", required=True)
-    p.add_argument("--report", required=True)
-    p.set_defaults(func=cmd_other_query)
+    stage(stages, "other-query", cmd_other_query, "test queries given another moment's words",
+          "dataset", "samples", "out", "report",
+          samples={"help": "the test split's samples (with tokens)"})
 
-    p = stages.add_parser("table", help="a dataset's table from its runs' metrics")
-    p.add_argument("--dataset", required=True)
+    p = stage(stages, "table", cmd_table, "a dataset's table from its runs' metrics", "dataset",
+              "features", features={"help": "adds a footnote on the features' source"})
     p.add_argument("--ious", required=True, help="JSON list")
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--control-metrics", nargs="*", help="the runs' other-query control metrics")
     p.add_argument("--note", action="append", help="a footnote for the Markdown table")
-    p.add_argument("--features", type=Path, help="adds a footnote on the features' source")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
-    p.set_defaults(func=cmd_table)
 
-    p = stages.add_parser("ground", help="the top moments of a sentence in any video, by a run")
+    p = stage(stages, "ground", cmd_ground, "the top moments of a sentence in any video, by a run")
     p.add_argument("--run", required=True, help="results/{dataset}/runs/{method}/{variant}/seed{n}")
     p.add_argument("video", help="a video file (any format PyAV decodes)")
     p.add_argument("sentence")
@@ -548,28 +530,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--allow-unk", action="store_true",
                    help="read words outside the vocabulary as <unk> instead of stopping")
-    p.set_defaults(func=cmd_ground)
 
-    p = stages.add_parser("timelines", help="`ground` timelines of test queries (the report's)")
+    p = stage(stages, "timelines", cmd_timelines, "`ground` timelines of test queries (the "
+              "report's)", "samples", "videos", "features",
+              features={"help": "the dataset's features, instead of C3D again"})
     p.add_argument("--run", required=True)
     p.add_argument("--config", required=True, help="the workflow's config (JSON)")
-    p.add_argument("--samples", required=True, help="the test split's samples")
-    p.add_argument("--videos", required=True, help="the folder holding the videos")
     p.add_argument("--video-pattern", default="{vid}.mp4")
-    p.add_argument("--features", help="the dataset's features, instead of C3D again")
     p.add_argument("--out", nargs="+", required=True, help="one PNG per query")
-    p.set_defaults(func=cmd_timelines)
 
-    p = stages.add_parser("history-plot", help="a run's training curves from its history.csv")
+    p = stage(stages, "history-plot", cmd_history_plot, "a run's training curves from its "
+              "history.csv", "out")
     p.add_argument("--history", required=True)
     p.add_argument("--title", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_history_plot)
 
-    p = stages.add_parser("probe-plot", help="the features probe's accuracies against chance")
+    p = stage(stages, "probe-plot", cmd_probe_plot, "the features probe's accuracies against "
+              "chance", "out")
     p.add_argument("--probe", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_probe_plot)
     return parser
 
 

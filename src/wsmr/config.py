@@ -48,12 +48,12 @@ def video_dir(dataset: str, ds_cfg: dict) -> str | None:
     return ds_cfg.get("videos")
 
 
-READER_KEYS = ("format", "generator", "annotations", "durations", "tags", "val_fraction",
-               "on_unrepairable")
+READER_KEYS = ("format", "val_fraction", "on_unrepairable")
 
 
 def reader_config(ds_cfg: dict) -> dict:
-    """What the annotation reader reads, and nothing else, so other settings do not re-read it."""
+    """How the annotation reader reads, and nothing else, so other settings do not re-read it;
+    what it reads (the files) the rule hands it as inputs."""
     return {k: ds_cfg[k] for k in READER_KEYS if k in ds_cfg}
 
 
@@ -112,7 +112,8 @@ def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:
 
 FEATURE_DEFAULTS = {"source": "extract", "shards": 2, "batch_size": 8, "pca_dim": 500, "seed": 0,
                     "precision": "auto", "video_pattern": "{vid}.mp4", "on_bad_video": "error"}
-EXTRACTION_KEYS = ("weights", "seed", "precision", "batch_size", "video_pattern", "on_bad_video")
+EXTRACTION_KEYS = ("weights", "seed", "c3d_width", "precision", "batch_size", "video_pattern",
+                   "on_bad_video")
 
 
 def features_config(ds_cfg: dict) -> dict:

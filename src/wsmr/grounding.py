@@ -106,14 +106,16 @@ def video_features(video: str | Path, run: Run, ds_cfg: dict) -> VideoFeatures:
     import torch
 
     from wsmr.features.pca import project, read_pca
+    from wsmr.features.store import CLIP_FRAMES
     from wsmr.training import pick_device
     from wsmr.video.c3d import build_c3d, choose_dtype
-    from wsmr.video.decode import CLIP_FRAMES, BadVideo
+    from wsmr.video.decode import BadVideo
     from wsmr.video.extract import fc7_per_video, to_float16
 
     features = wcfg.features_config(ds_cfg)
     mean, components = read_pca(pca_file(run, features), features["pca_dim"])
-    model, source = build_c3d(features.get("weights"), features["seed"])
+    model, source = build_c3d(features.get("weights"), features["seed"],
+                              features.get("c3d_width", 1))
     device = pick_device()
     model = model.to(device, memory_format=torch.channels_last_3d)   # as extraction runs it
     [result] = fc7_per_video(model, [(Path(video).stem, Path(video))],
@@ -189,7 +191,6 @@ def predict(run: Run, config: dict, sample: dict, video: VideoFeatures | None
     from wsmr import methods
     from wsmr.features import store
     from wsmr.methods.base import Job, RunInputs
-    from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES
 
     spec = json.loads(wcfg.job_settings(config, run.dataset, run.method, run.variant))
     needs = methods.needs(run.method)
@@ -199,8 +200,8 @@ def predict(run: Run, config: dict, sample: dict, video: VideoFeatures | None
         inputs = RunInputs(samples={split: samples for split in wcfg.SPLITS})
         if "features" in needs:
             inputs.features = Path(tmp) / "features.h5"
-            with store.create(inputs.features, clip_length=CLIP_FRAMES, stride=STRIDE_FRAMES,
-                              source=video.source) as h5:
+            with store.create(inputs.features, clip_length=store.CLIP_FRAMES,
+                              stride=store.STRIDE_FRAMES, source=video.source) as h5:
                 store.put(h5, QID, video.features, video.clip_seconds, video.fps)
                 store.finish(h5, {})
         if "text" in needs:

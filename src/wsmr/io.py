@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -68,14 +69,27 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 def read_jsonl_numbered(path: str | os.PathLike) -> list[tuple[int, dict]]:
     """`read_jsonl` with each object's line number (blank lines are skipped, not counted out),
     for errors that name the line of a record."""
-    path = Path(path)
     rows = []
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((line_no, json.loads(line)))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from err
+    for line_no, line in numbered_lines(path):
+        try:
+            rows.append((line_no, json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from err
     return rows
+
+
+def numbered_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a text file with their line numbers (from 1), for errors that
+    name the line."""
+    with Path(path).open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if line.strip():
+                yield line_no, line
+
+
+def write_history(path: str | os.PathLike, rows: list[dict]) -> None:
+    """One row per epoch, atomically: a run's `history.csv`."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -142,3 +143,20 @@ def cell_text(mean: float | None, std: float | None) -> str:
     if mean is None:
         return ""
     return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def features_notes(features: Path | None) -> list[str]:
+    """A footnote when the table's learned rows stand on seeded-init C3D, or lost videos."""
+    from wsmr.features.store import skipped_videos, source
+    from wsmr.video.c3d import is_seeded_init
+
+    if features is None:
+        return []
+    notes, features_source, lost = [], source(features), skipped_videos(features)
+    if is_seeded_init(features_source):
+        notes.append(f"**video features from a seeded random C3D ({features_source}), not "
+                     "Sports-1M weights**: numbers are not comparable with the papers'")
+    if lost:
+        notes.append(f"{len(lost)} videos skipped by the features job (on_bad_video: skip); "
+                     "their queries are left out of feature-based rows")
+    return notes

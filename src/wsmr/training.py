@@ -1,7 +1,8 @@
 """The one training loop shared by every learned method.
 
-A method hands the loop a `Learner`: its model, its training batches and loss, and its
-predictions for a split. The loop owns everything else: the device (CUDA when present, with
+A method hands the loop a `Learner` (wsmr.methods.learned): its model, its training batches and
+loss, and its predictions for a split. The loop knows a learner by those four only, so it
+imports nothing of wsmr.methods. The loop owns everything else: the device (CUDA when present, with
 AMP; fp32 on CPU), Adam with the papers' warm-up then inverse-sqrt schedule, gradient clipping,
 validation after every epoch, the best epoch chosen on validation (never on test), a resumable
 state after every epoch, `history.csv`, per-epoch MLflow metrics and the final `checkpoint.pt`.
@@ -11,14 +12,11 @@ On CPU it is deterministic given the seed, resumed or not.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import logging
 import math
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +24,7 @@ import numpy as np
 import torch
 
 from wsmr.evaluation import evaluate_files, width_shares
-from wsmr.io import atomic_path
-from wsmr.methods.base import Method, RunInputs
-from wsmr.methods.inputs import MethodInputs
+from wsmr.io import atomic_path, write_history
 
 log = logging.getLogger("wsmr.training")
 
@@ -48,44 +44,6 @@ class LoopSettings:
     @classmethod
     def from_settings(cls, settings: dict) -> LoopSettings:
         return cls(**{k: settings[k] for k in cls.__dataclass_fields__ if k in settings})
-
-
-def write_history(path: Path, rows: list[dict]) -> None:
-    """One row per epoch, atomically: the run's `history.csv`."""
-    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-class Learner(ABC):
-    """What a method gives the loop: its model, its data (`MethodInputs`), its loss and its
-    predictions."""
-
-    model: torch.nn.Module
-    data: MethodInputs
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-    def on_device(self, batch: dict) -> dict:
-        """The batch's tensors on the model's device (ids and tags stay as they are)."""
-        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
-                for k, v in batch.items()}
-
-    def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator:
-        """One epoch of training batches, shuffled with `rng`."""
-        return self.data.epoch_batches("train", rng, batch_size)
-
-    @abstractmethod
-    def loss(self, batch, updates: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """The training loss of a batch, and named parts to log (`updates` so far, for
-        schedules)."""
-
-    @abstractmethod
-    def predict(self, split: str) -> list[dict]:
-        """Top moments per query of a split, in the predictions contract."""
 
 
 def pick_device() -> torch.device:
@@ -112,7 +70,7 @@ def settings_digest(settings: dict) -> str:
 
 
 class Loop:
-    def __init__(self, learner: Learner, settings: dict, run_dir: Path, seed: int,
+    def __init__(self, learner, settings: dict, run_dir: Path, seed: int,
                  ious: list[float], val_samples: list[dict], tracker, amp: bool = True):
         self.learner, self.run_dir, self.seed = learner, Path(run_dir), seed
         self.s = LoopSettings.from_settings(settings)
@@ -220,31 +178,3 @@ class Loop:
                                   f"best_val_{self.s.select_on}": self.best["score"]})
         log.info("best epoch %d (val %s %.2f)", self.best["epoch"], self.s.select_on,
                  self.best["score"])
-
-
-class LearnedMethod(Method):
-    """A method trained by the loop: it builds a `Learner` from a run's inputs; training,
-    selection on validation and prediction from the selected checkpoint are the same for all."""
-
-    @abstractmethod
-    def build_learner(self, data: MethodInputs) -> Learner: ...
-
-    def learner(self, inputs: RunInputs) -> Learner:
-        s = self.job.settings
-        data = MethodInputs(inputs, s["max_clips"], s["max_words"])
-        torch.manual_seed(self.job.seed)   # model initialisation depends on the seed only
-        return self.build_learner(data)
-
-    def train(self, inputs: RunInputs, run_dir: Path, tracker) -> None:
-        learner = self.learner(inputs)
-        Loop(learner, self.job.settings, run_dir, self.job.seed, self.job.dataset["ious"],
-             learner.data.splits["val"].samples, tracker).fit()
-
-    def predict(self, inputs: RunInputs, run_dir: Path, split: str) -> list[dict]:
-        learner = self.learner(inputs)
-        checkpoint = torch.load(Path(run_dir) / "checkpoint.pt", map_location="cpu",
-                                weights_only=True)
-        learner.model.load_state_dict(checkpoint["model"])
-        learner.model.to(pick_device()).eval()
-        with torch.no_grad():
-            return learner.predict(split)

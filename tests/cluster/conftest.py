@@ -60,12 +60,13 @@ SelectTypeParameters=CR_Core_Memory
 MinJobAge=600
 ReturnToService=2
 GresTypes=gpu
-{node} NodeAddr=127.0.0.1 Gres=gpu:1 State=UNKNOWN
+{node} NodeAddr=127.0.0.1 Gres=gpu:2 State=UNKNOWN
 PartitionName=ci Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
 
-# a GPU as far as SLURM's scheduling goes: `--gpus=1` jobs are accepted and counted
-GRES_CONF = "NodeName={host} Name=gpu File=/dev/null\n"
+# two GPUs as far as SLURM's scheduling goes (stand-in device files; without files slurmd counts
+# none): `--gpus=1` jobs are accepted and counted, and two of them (two seeds' training) run at once
+GRES_CONF = "NodeName={host} Name=gpu File=/dev/null\nNodeName={host} Name=gpu File=/dev/zero\n"
 
 
 def cannot_run(reason: str) -> None:

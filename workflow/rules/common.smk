@@ -12,6 +12,7 @@ from wsmr import methods as method_registry
 SPLITS = wcfg.SPLITS
 TRACKING = config["tracking"]["uri"] if config["tracking"]["enabled"] else "off"
 RUN = "results/{dataset}/runs/{method}/{variant}/seed{seed}"
+FEATURES = "results/{dataset}/features/c3d_pca500.h5"   # the features contract
 NLTK_DOWNLOAD = "resources/nltk_data/taggers/averaged_perceptron_tagger_eng"
 GENERATED = [name for name, ds in config["datasets"].items() if wcfg.is_generated(ds)]
 
@@ -55,6 +56,19 @@ def annotation_inputs(wildcards):
     return {**inputs, "tags": [tags]} if tags else inputs
 
 
+def annotation_args(wildcards, input):
+    """`--annotations train=F test=F --durations F... --tags F`: the rule's own inputs, each
+    annotation file beside its split (in the order annotation_inputs lists them)."""
+    splits = wcfg.annotation_files(wildcards.dataset, dataset_config(wildcards))
+    pairs = [f"{split}={path}" for split, path in zip(splits, input.annotations, strict=True)]
+    args = ["--annotations", *pairs]
+    if input.durations:
+        args += ["--durations", *input.durations]
+    if "tags" in input.keys():
+        args += ["--tags", input.tags[0]]
+    return " ".join(shlex.quote(arg) for arg in args)
+
+
 def text_settings(wildcards):
     """The dataset's text settings as the stage takes them (the download URL is the rule's)."""
     text = copy.deepcopy(dataset_config(wildcards).get("text", {}))
@@ -87,14 +101,21 @@ def nltk_env(wildcards, input):
     return f"NLTK_DATA={NLTK_DOWNLOAD.split('/taggers/')[0]}" if "nltk_data" in input.keys() else ""
 
 
+def configured_download(path, block_of, key):
+    """The download block (url, ...) that some dataset configures for a missing file `path`
+    (`block_of(dataset config)`: its text.glove or features.weights block)."""
+    for ds in config["datasets"].values():
+        block = block_of(ds)
+        if block.get("path") == path and block.get("url"):
+            return block
+    raise ValueError(f"{path} is missing and no dataset's {key}.url fetches it")
+
+
 def glove_url(wildcards):
     """The URL configured for a GloVe file under resources/glove/, by any dataset."""
+    glove_of = lambda ds: ds.get("text", {}).get("glove", {})
     path = f"resources/glove/{wildcards.name}.txt"
-    for ds in config["datasets"].values():
-        glove = ds.get("text", {}).get("glove", {})
-        if glove.get("path") == path and glove.get("url"):
-            return glove["url"]
-    raise ValueError(f"{path} is missing and no dataset's text.glove.url fetches it")
+    return configured_download(path, glove_of, "text.glove")["url"]
 
 
 def method_inputs(wildcards):
@@ -106,7 +127,7 @@ def method_inputs(wildcards):
         "samples": [f"results/{wildcards.dataset}/{samples_dir}/{split}.jsonl" for split in SPLITS]
     }
     if "features" in needs:
-        inputs["features"] = f"results/{wildcards.dataset}/features/c3d_pca500.h5"
+        inputs["features"] = FEATURES.format(dataset=wildcards.dataset)
     if "text" in needs:
         inputs["vocab"] = f"results/{wildcards.dataset}/text/vocab.json"
         inputs["embeddings"] = f"results/{wildcards.dataset}/text/embeddings.npy"
@@ -114,8 +135,8 @@ def method_inputs(wildcards):
 
 
 def method_input_args(wildcards, input):
-    """`--samples-dir D --features F --vocab V ...` for the inputs a method needs."""
-    args = [f"--samples-dir {os.path.dirname(input.samples[0])}"]
+    """`--splits S... --features F --vocab V ...` for the inputs a method needs."""
+    args = [f"--splits {' '.join(input.samples)}"]
     args += [
         f"--{name} {input[name]}"
         for name in ("features", "vocab", "embeddings")
@@ -205,7 +226,6 @@ def table_notes(wildcards):
 
 
 # Video features: extracted (C3D fc7 -> PCA) or imported from a pre-extracted HDF5 file.
-FEATURES = "results/{dataset}/features/c3d_pca500.h5"
 FEATURE_SOURCES = {
     name: wcfg.features_config(ds)["source"] for name, ds in config["datasets"].items()
 }
@@ -248,12 +268,9 @@ def extract_inputs(wildcards):
 
 def c3d_weights(wildcards):
     """The url and sha256 configured for weights under resources/c3d/, by any dataset."""
+    weights_of = lambda ds: wcfg.features_config(ds).get("weights", {})
     path = f"resources/c3d/{wildcards.name}"
-    for ds in config["datasets"].values():
-        weights = wcfg.features_config(ds).get("weights", {})
-        if weights.get("path") == path and weights.get("url"):
-            return weights
-    raise ValueError(f"{path} is missing and no dataset's features.weights.url fetches it")
+    return configured_download(path, weights_of, "features.weights")
 
 
 def features_input(wildcards, methods):

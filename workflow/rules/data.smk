@@ -43,7 +43,8 @@ rule samples:
     params:
         tracking=tracking_uri,
         dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
+        files=annotation_args,
     shell:
         "wsmr --tracking {params.tracking:q} samples --dataset {wildcards.dataset}"
-        " --dataset-config {params.dataset_config:q} --out-dir results/{wildcards.dataset}/samples"
-        " 2> {log}"
+        " --dataset-config {params.dataset_config:q} {params.files}"
+        " --out {output.splits} --report {output.report} 2> {log}"

@@ -28,6 +28,8 @@ rule extract_fc7:
         "results/{dataset}/features/fc7/shard{shard}.h5",
     log:
         "logs/{dataset}/features/extract_shard{shard}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/extract_shard{shard}.tsv"
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
         shard=r"\d+",
@@ -44,7 +46,7 @@ rule extract_fc7:
         videos=videos_dir,
     shell:
         "wsmr --tracking {params.tracking:q} extract --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --settings {params.settings:q} --splits {input.samples}"
         " --videos {params.videos:q} --shard {wildcards.shard} --shards {params.shards}"
         " --threads {threads} --out {output} 2> {log}"
 
@@ -67,6 +69,8 @@ rule pca_features:
         pca="results/{dataset}/features/pca.h5",
     log:
         "logs/{dataset}/features/pca.log",
+    benchmark:
+        "results/{dataset}/benchmarks/pca.tsv"
     wildcard_constraints:
         dataset=one_of(EXTRACTED),
     conda:
@@ -80,7 +84,7 @@ rule pca_features:
         dim=lambda w: features_config(w)["pca_dim"],
     shell:
         "wsmr --tracking {params.tracking:q} pca --dataset {wildcards.dataset}"
-        " --samples-dir results/{wildcards.dataset}/samples --fc7 {input.fc7} --dim {params.dim}"
+        " --splits {input.samples} --fc7 {input.fc7} --dim {params.dim}"
         " --out {output.features} --plot {output.plot} --report {output.report}"
         " --pca {output.pca} 2> {log}"
 
@@ -108,7 +112,7 @@ rule import_features:
         settings=lambda w: json.dumps(features_config(w)),
     shell:
         "wsmr --tracking {params.tracking:q} import-features --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --settings {params.settings:q} --splits {input.samples}"
         " --out {output.features} --report {output.report} 2> {log}"
 
 

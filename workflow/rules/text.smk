@@ -23,7 +23,7 @@ rule text:
         nltk_env=nltk_env,
     shell:
         "{params.nltk_env} wsmr --tracking {params.tracking:q} text --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --samples-dir results/{wildcards.dataset}/samples"
+        " --settings {params.settings:q} --splits {input.samples}"
         " --out-dir results/{wildcards.dataset}/text 2> {log}"
 
 

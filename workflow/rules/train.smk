@@ -9,6 +9,8 @@ rule train:
         history=f"{RUN}/history.csv",
     log:
         "logs/{dataset}/train/{method}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/train/{method}/{variant}/seed{seed}.tsv"
     conda:
         "../../envs/wsmr.yaml"
     threads: train_threads

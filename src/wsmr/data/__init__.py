@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wsmr import config as cfg
 from wsmr.data import activitynet_captions, charades_sta
 from wsmr.data.samples import DefectLog, hold_out_videos, log_defects
@@ -10,23 +12,39 @@ from wsmr.io import read_json
 VAL_SPLIT_SEED = 0  # fixed: the validation slice must not move between runs or methods
 
 
-def read_dataset(dataset: str, ds_cfg: dict) -> tuple[dict[str, list[dict]], dict]:
+@dataclass(frozen=True)
+class DatasetFiles:
+    """What a reader reads: split -> annotation file, the durations files, the tags file."""
+
+    annotations: dict[str, str]
+    durations: list[str]
+    tags: str | None = None
+
+    @classmethod
+    def configured(cls, dataset: str, ds_cfg: dict) -> DatasetFiles:
+        """Where the config (or the generator) puts them; the workflow hands its rule's
+        inputs instead."""
+        return cls(cfg.annotation_files(dataset, ds_cfg), cfg.duration_files(dataset, ds_cfg),
+                   cfg.tag_file(dataset, ds_cfg))
+
+
+def read_dataset(dataset: str, ds_cfg: dict,
+                 files: DatasetFiles | None = None) -> tuple[dict[str, list[dict]], dict]:
     """Read a dataset's annotation files into train/val/test samples, with a defect report."""
+    files = files or DatasetFiles.configured(dataset, ds_cfg)
     defects = DefectLog(skip_unrepairable=ds_cfg.get("on_unrepairable", "error") == "skip")
-    files = cfg.annotation_files(dataset, ds_cfg)
     if ds_cfg["format"] == "charades_sta":
-        durations = charades_sta.read_durations(cfg.duration_files(dataset, ds_cfg))
+        durations = charades_sta.read_durations(files.durations)
         splits = {split: charades_sta.read_annotations(path, durations, defects)
-                  for split, path in files.items()}
+                  for split, path in files.annotations.items()}
     else:
         splits = {split: activitynet_captions.read_annotations(path, defects)
-                  for split, path in files.items()}
+                  for split, path in files.annotations.items()}
     if "val" not in splits:
         splits["train"], splits["val"] = hold_out_videos(
             splits["train"], ds_cfg.get("val_fraction", 0.1), VAL_SPLIT_SEED)
-    tags = cfg.tag_file(dataset, ds_cfg)
-    if tags:
-        attach_tags(splits, read_json(tags))
+    if files.tags:
+        attach_tags(splits, read_json(files.tags))
     log_defects(dataset, defects)
     report = {"queries": {split: len(rows) for split, rows in splits.items()},
               "videos": {split: len({r["vid"] for r in rows}) for split, rows in splits.items()},

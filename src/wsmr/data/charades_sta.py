@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 from wsmr.data.samples import MALFORMED, DefectLog, finite_seconds, make_sample
+from wsmr.io import numbered_lines
 
 
 def read_durations(paths: list[str | Path]) -> dict[str, float | None]:
@@ -61,19 +62,16 @@ def read_annotations(path: str | Path, durations: dict[str, float | None],
     """Every query of one Charades-STA file as samples; qid is `file:line`."""
     path = Path(path)
     samples = []
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{line_no}"
-            try:
-                vid, start, end, sentence = parse_line(line.rstrip("\n"))
-            except ValueError as err:
-                defects.reject(MALFORMED, where, f"{err}: {line.strip()[:80]!r}")
-                continue
-            sample = make_sample(qid=f"{path.name}:{line_no}", vid=vid,
-                                 duration=durations.get(vid), start=start, end=end,
-                                 sentence=sentence, where=where, defects=defects)
-            if sample is not None:
-                samples.append(sample)
+    for line_no, line in numbered_lines(path):
+        where = f"{path}:{line_no}"
+        try:
+            vid, start, end, sentence = parse_line(line.rstrip("\n"))
+        except ValueError as err:
+            defects.reject(MALFORMED, where, f"{err}: {line.strip()[:80]!r}")
+            continue
+        sample = make_sample(qid=f"{path.name}:{line_no}", vid=vid, duration=durations.get(vid),
+                             start=start, end=end, sentence=sentence, where=where,
+                             defects=defects)
+        if sample is not None:
+            samples.append(sample)
     return samples

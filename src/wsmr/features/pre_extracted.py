@@ -16,7 +16,6 @@ import h5py
 import numpy as np
 
 from wsmr.features import store
-from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES
 
 log = logging.getLogger("wsmr.pre_extracted")
 
@@ -58,7 +57,7 @@ def import_features(path: str | Path, key: str | None, durations: dict[str, floa
     """Copy the annotated videos' arrays into the contract; report what was skipped."""
     skipped, clips = {}, 0
     with h5py.File(path, "r") as source, store.create(
-            out, clip_length=CLIP_FRAMES, stride=STRIDE_FRAMES,
+            out, clip_length=store.CLIP_FRAMES, stride=store.STRIDE_FRAMES,
             source=f"pre-extracted:{Path(path).name}") as h5:
         for vid in sorted(durations):
             array = read_array(source, vid, key)

@@ -15,6 +15,7 @@ Files are written with HDF5 ≥ 1.10's format, which stores `clip_seconds` of lo
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,13 @@ import numpy as np
 
 from wsmr.io import atomic_path
 
+log = logging.getLogger("wsmr.features")
+
 LIBVER = ("v110", "latest")
+# C3D's clips (Sports-1M): 16 frames every 8, the contract's `clip_length` and `stride`. Here,
+# not in wsmr.video, so that features and video do not import each other (video writes the store)
+CLIP_FRAMES = 16
+STRIDE_FRAMES = 8
 
 
 @contextmanager
@@ -51,6 +58,16 @@ def finish(store: h5py.File, skipped: dict[str, str]) -> None:
     rates = {float(store[vid].attrs["fps"]) for vid in store}
     store.attrs["fps"] = rates.pop() if len(rates) == 1 else math.nan
     store.attrs["skipped"] = json.dumps(skipped, sort_keys=True)
+
+
+def without_skipped(rows: list[dict], skipped, where: str) -> list[dict]:
+    """The queries whose videos have features: those on videos the features job skipped
+    (`on_bad_video: skip`) are left out, and counted in the log."""
+    kept = [row for row in rows if row["vid"] not in skipped]
+    if len(kept) < len(rows):
+        log.warning("%s: dropped %d queries on %d videos skipped by the features job", where,
+                    len(rows) - len(kept), len({row["vid"] for row in rows} & set(skipped)))
+    return kept
 
 
 def skipped_videos(path: str | Path) -> dict[str, str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wsmr.features.store import without_skipped
 from wsmr.io import read_jsonl
-
-log = logging.getLogger("wsmr.methods")
 
 
 @dataclass
@@ -26,11 +24,8 @@ class RunInputs:
 
     def split(self, name: str) -> list[dict]:
         if name not in self._cache:
-            rows = read_jsonl(self.samples[name])
-            self._cache[name] = [r for r in rows if r["vid"] not in self.skipped_videos]
-            if len(self._cache[name]) < len(rows):
-                log.warning("%s: dropped %d queries on videos without features (skipped)",
-                            name, len(rows) - len(self._cache[name]))
+            self._cache[name] = without_skipped(read_jsonl(self.samples[name]),
+                                                self.skipped_videos, f"{name} split")
         return self._cache[name]
 
 

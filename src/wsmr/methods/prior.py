@@ -19,9 +19,8 @@ import numpy as np
 import torch
 
 from wsmr.evaluation import evaluate_files, nms, ranked_prediction
-from wsmr.io import atomic_path
+from wsmr.io import atomic_path, write_history
 from wsmr.methods.base import Method, RunInputs
-from wsmr.training import write_history
 
 SELECT_ON = re.compile(r"R1_IoU(?P<iou>[0-9.]+)$")
 

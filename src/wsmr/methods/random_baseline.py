@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from wsmr.evaluation import evaluate_files, ranked_prediction
-from wsmr.io import atomic_path
+from wsmr.io import atomic_path, write_history
 from wsmr.methods.base import Method, RunInputs
-from wsmr.training import write_history
 
 
 def candidate_windows(duration: float, ratios: list[float], stride_s: float,

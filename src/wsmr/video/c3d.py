@@ -4,7 +4,7 @@ Layer names and shapes follow the widely used PyTorch conversion of the Sports-1
 dict with keys conv1.weight ... fc8.bias), so that file loads as it is. The features are fc7
 after its ReLU (dropout is off in eval mode). Without weights the network gets a seeded
 variance-preserving initialisation (Kaiming-normal, zero bias): useful for plumbing and for
-what comes and goes with an event, not a stand-in for Sports-1M (see DESIGN.md, "Calibration").
+what comes and goes with an event, not a stand-in for Sports-1M (docs/features.md).
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def load_weights(model: nn.Module, path: str | Path, expected_sha256: str) -> No
 
 def build_c3d(weights: dict | None, seed: int, width: int = 1) -> tuple[C3D, str]:
     """The network in eval mode and the `source` it carries into the features' attrs."""
+    if weights and width != 1:
+        raise ValueError(f"C3D weights {weights['path']} are for the whole network: "
+                         f"features.c3d_width must be 1, not {width}")
     model = C3D(width)
     if weights:
         load_weights(model, weights["path"], weights["sha256"])
@@ -105,7 +108,7 @@ def is_seeded_init(source: str) -> bool:
 
 def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
     """Native bf16 instructions (AVX512-BF16 or AMX-BF16). Without them bf16 autocast is
-    emulated and two orders of magnitude slower than fp32 (DESIGN.md, "Budgets")."""
+    emulated and two orders of magnitude slower than fp32 (docs/performance.md)."""
     try:
         flags = set(Path(cpuinfo).read_text().split())
     except OSError:

@@ -19,8 +19,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-CLIP_FRAMES = 16
-STRIDE_FRAMES = 8
+from wsmr.features.store import CLIP_FRAMES, STRIDE_FRAMES
+
 RESIZE_HW = (128, 171)
 CROP = 112
 # a container's declared frame count may be off by a frame or two; more than this is truncation

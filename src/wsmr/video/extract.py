@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from wsmr.features import store
 from wsmr.video.c3d import normalise
-from wsmr.video.decode import CLIP_FRAMES, STRIDE_FRAMES, BadVideo, VideoInfo, video_clips
+from wsmr.video.decode import BadVideo, VideoInfo, video_clips
 
 log = logging.getLogger("wsmr.extract")
 
@@ -159,7 +159,8 @@ def extract_shard(model: torch.nn.Module, source: str, videos: list[tuple[str, P
     model = model.to(device, memory_format=torch.channels_last_3d)
     skipped, clips, started = {}, 0, time.perf_counter()
     bar = tqdm(total=len(videos), unit="video", file=sys.stderr, mininterval=2, desc="C3D fc7")
-    with store.create(out, clip_length=CLIP_FRAMES, stride=STRIDE_FRAMES, source=source) as h5:
+    with store.create(out, clip_length=store.CLIP_FRAMES, stride=store.STRIDE_FRAMES,
+                      source=source) as h5:
         for result in fc7_per_video(model, videos, batch_size=batch_size, device=device,
                                     dtype=dtype, decode_workers=decode_workers):
             bar.update()

@@ -11,11 +11,11 @@ keeps the N masks apart. At test the proposals are ranked by reconstruction loss
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 
-from wsmr.evaluation import ranked_prediction
 from wsmr.methods.cpl.gaussians import (
     gaussian_masks,
     moment_bounds,
@@ -30,12 +30,12 @@ from wsmr.methods.cpl.loss import (
     reconstruction_term,
 )
 from wsmr.methods.cpl.model import CPLNetwork
-from wsmr.methods.inputs import MethodInputs, positions_to_seconds
+from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.learned import LearnedMethod, Learner
 from wsmr.methods.scn.loss import reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
 from wsmr.methods.scn.model import padding_mask
 from wsmr.methods.scn.proposals import iou_with
-from wsmr.training import LearnedMethod, Learner
 
 
 def pairwise_iou(bounds: torch.Tensor) -> torch.Tensor:
@@ -126,24 +126,19 @@ class CPLLearner(Learner):
         nll = self.nll(positions, masks, batch, self.hidden_words(batch))
         return rank_proposals(nll, centres, widths, self.s["vote"])
 
-    def predict(self, split):
-        predictions = []
+    @contextlib.contextmanager
+    def prediction_stream(self):
         # the words hidden at test are drawn as in training (the authors' code), from a stream of
         # their own: the same predictions from every call, and training's stream untouched
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
-                bounds, scores = self.ranked(self.on_device(batch))
-                # bounds are fractions of the clips: seconds from each video's own clips
-                positions = bounds.cpu().double() * batch["n_clips"][:, None, None]
-                seconds = positions_to_seconds(positions, batch["clip_edges"],
-                                               batch["n_clips"]).numpy()
-                scores = scores.float().cpu().double().numpy()
-                predictions += [ranked_prediction(qid, seconds[row], scores[row],
-                                                  self.s["test_nms"], self.s["top_n"])
-                                for row, qid in enumerate(batch["qids"])]
-        return predictions
+            yield
+
+    def ranking_candidates(self, batch):
+        bounds, scores = self.ranked(batch)   # bounds: fractions of the clips
+        positions = bounds.cpu().double() * batch["n_clips"].cpu()[:, None, None]
+        return positions, scores.float().cpu().double(), None
 
 
 class CPL(LearnedMethod):

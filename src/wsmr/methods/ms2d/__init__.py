@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from wsmr.evaluation import ranked_prediction
-from wsmr.methods.inputs import MethodInputs, positions_to_seconds, seconds_to_fractions
+from wsmr.methods.inputs import MethodInputs, seconds_to_fractions
+from wsmr.methods.learned import LearnedMethod, Learner
 from wsmr.methods.ms2d.loss import (
     moment_iou,
     normalised_losses,
@@ -27,7 +27,6 @@ from wsmr.methods.ms2d.loss import (
 )
 from wsmr.methods.ms2d.maps import cell_bounds
 from wsmr.methods.ms2d.model import MS2DNetwork
-from wsmr.training import LearnedMethod, Learner
 
 
 def select_top_k(scores: torch.Tensor, valid: torch.Tensor, k: int) -> torch.Tensor:
@@ -113,18 +112,11 @@ class MS2DLearner(Learner):
                   for j, n in enumerate(self.model.scales)]
         return torch.cat(scores, dim=1), torch.cat(bounds, dim=0)
 
-    def predict(self, split):
-        predictions = []
-        for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
-            scores, bounds = self.candidates(self.on_device(batch))
-            # bounds are fractions of the clips: seconds from each video's own clips
-            positions = bounds.cpu()[None] * batch["n_clips"][:, None, None]
-            seconds = positions_to_seconds(positions, batch["clip_edges"], batch["n_clips"]).numpy()
-            scores = scores.cpu().double().numpy()
-            predictions += [ranked_prediction(qid, seconds[row], scores[row], self.s["test_nms"],
-                                              self.s["top_n"])
-                            for row, qid in enumerate(batch["qids"])]
-        return predictions
+    def ranking_candidates(self, batch):
+        scores, bounds = self.candidates(batch)
+        # bounds (C, 2) are fractions of the clips, the same for every row
+        positions = bounds.cpu()[None] * batch["n_clips"].cpu()[:, None, None]
+        return positions, scores.cpu().double(), None
 
 
 class MS2D(LearnedMethod):

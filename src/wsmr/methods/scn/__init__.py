@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import torch
 
-from wsmr.evaluation import ranked_prediction
-from wsmr.methods.inputs import MethodInputs, positions_to_seconds
+from wsmr.methods.inputs import MethodInputs
+from wsmr.methods.learned import LearnedMethod, Learner
 from wsmr.methods.scn.loss import multi_task_loss, rank_loss, rank_rewards, reconstruction_loss
 from wsmr.methods.scn.masking import choose_masked, favoured_words
 from wsmr.methods.scn.model import SCNNetwork, padding_mask
 from wsmr.methods.scn.proposals import exploration_probability, proposal_bounds, select_top_k
-from wsmr.training import LearnedMethod, Learner
 
 
 def proposal_ratios(settings: dict, dataset: dict) -> list[float]:
@@ -65,19 +64,9 @@ class SCNLearner(Learner):
             "rec": float(rec.detach().mean()), "rank": float(rank.detach().mean()),
             "exploration_p": p, "picked_width": float(widths[:, 0].mean())}
 
-    def predict(self, split):
-        predictions = []
-        for batch in self.data.epoch_batches(split, None, self.s["batch_size"]):
-            scores, bounds, valid = self.scores_and_bounds(self.on_device(batch))
-            # bounds are clip positions: seconds from each video's own clips
-            seconds = positions_to_seconds(bounds.cpu(), batch["clip_edges"],
-                                           batch["n_clips"]).numpy()
-            scores, valid = scores.float().cpu().numpy(), valid.cpu().numpy()
-            predictions += [ranked_prediction(qid, seconds[row][valid[row]],
-                                              scores[row][valid[row]], self.s["test_nms"],
-                                              self.s["top_n"])
-                            for row, qid in enumerate(batch["qids"])]
-        return predictions
+    def ranking_candidates(self, batch):
+        scores, bounds, valid = self.scores_and_bounds(batch)   # bounds: clip positions
+        return bounds.cpu(), scores.float().cpu(), valid.cpu()
 
 
 class SCN(LearnedMethod):
