@@ -15,7 +15,7 @@ resources/glove/):
   on the full dataset;
 - GloVe: the real GloVe 840B 300d rows for the Charades-STA vocabulary; tags: NLTK's tagger.
 The pixels of the training videos do not match their sentences: this checks the DAG on real
-files, not learning (the shapes tests measure that). Cost: 117 C3D clips and 51 jobs, 3-4 min
+files, not learning (the shapes tests measure that). Cost: 117 C3D clips and 22 jobs, about 2 min
 on 2 idle cores (docs/real-data.md).
 """
 
