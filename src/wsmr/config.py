@@ -18,34 +18,38 @@ def is_generated(ds_cfg: dict) -> bool:
     return "generator" in ds_cfg
 
 
-def raw_dir(dataset: str) -> str:
-    return f"results/{dataset}/raw"
+def generated_files(dataset: str) -> dict:
+    """What the generator writes under results/{dataset}/raw (the `shapes` rule's outputs)."""
+    raw = f"results/{dataset}/raw"
+    return {"annotations": {split: f"{raw}/{dataset}_sta_{split}.txt" for split in SPLITS},
+            "durations": [f"{raw}/{dataset}_durations.csv"], "tags": f"{raw}/{dataset}_tags.json",
+            "videos": f"{raw}/videos"}
+
+
+def dataset_files(dataset: str, ds_cfg: dict) -> dict:
+    """The files a dataset's stages read: split -> annotation file, durations files, the tags
+    that come with the sentences (the generator knows its grammar), the videos folder."""
+    if is_generated(ds_cfg):
+        return generated_files(dataset)
+    return {"annotations": dict(ds_cfg["annotations"]),
+            "durations": list(ds_cfg.get("durations", [])),
+            "tags": ds_cfg.get("tags"), "videos": ds_cfg.get("videos")}
 
 
 def annotation_files(dataset: str, ds_cfg: dict) -> dict[str, str]:
-    """Split -> annotation file. Generated datasets write theirs under results/{dataset}/raw."""
-    if is_generated(ds_cfg):
-        return {split: f"{raw_dir(dataset)}/{dataset}_sta_{split}.txt" for split in SPLITS}
-    return dict(ds_cfg["annotations"])
+    return dataset_files(dataset, ds_cfg)["annotations"]
 
 
 def duration_files(dataset: str, ds_cfg: dict) -> list[str]:
-    if is_generated(ds_cfg):
-        return [f"{raw_dir(dataset)}/{dataset}_durations.csv"]
-    return list(ds_cfg.get("durations", []))
+    return dataset_files(dataset, ds_cfg)["durations"]
 
 
 def tag_file(dataset: str, ds_cfg: dict) -> str | None:
-    """Part-of-speech tags that come with the annotations (the generator knows its grammar)."""
-    if is_generated(ds_cfg):
-        return f"{raw_dir(dataset)}/{dataset}_tags.json"
-    return ds_cfg.get("tags")
+    return dataset_files(dataset, ds_cfg)["tags"]
 
 
 def video_dir(dataset: str, ds_cfg: dict) -> str | None:
-    if is_generated(ds_cfg):
-        return f"{raw_dir(dataset)}/videos"
-    return ds_cfg.get("videos")
+    return dataset_files(dataset, ds_cfg)["videos"]
 
 
 READER_KEYS = ("format", "val_fraction", "on_unrepairable")

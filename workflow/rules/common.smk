@@ -12,7 +12,7 @@ from wsmr import methods as method_registry
 SPLITS = wcfg.SPLITS
 TRACKING = config["tracking"]["uri"] if config["tracking"]["enabled"] else "off"
 RUN = "results/{dataset}/runs/{method}/{variant}/seed{seed}"
-FEATURES = "results/{dataset}/features/c3d_pca500.h5"   # the features contract
+FEATURES = "results/{dataset}/features/c3d_pca500.h5"  # the features contract
 NLTK_DOWNLOAD = "resources/nltk_data/taggers/averaged_perceptron_tagger_eng"
 GENERATED = [name for name, ds in config["datasets"].items() if wcfg.is_generated(ds)]
 
