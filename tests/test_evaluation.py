@@ -135,6 +135,15 @@ def test_a_row_is_the_mean_and_std_over_its_seeds():
     assert dict(zip(header.split(","), line.split(","), strict=True))["R@1 IoU=0.5 std"] == "10.00"
 
 
+@pytest.mark.parametrize("pair", ["data/train.txt", "dev=data/dev.txt", "train="])
+def test_an_annotations_argument_without_its_split_is_named(pair):
+    from wsmr.cli import split_files
+
+    assert split_files(["train=a=b.txt", "test=t.txt"]) == {"train": "a=b.txt", "test": "t.txt"}
+    with pytest.raises(ValueError, match=rf"--annotations '{pair}': want SPLIT=FILE"):
+        split_files([pair, "test=t.txt"])
+
+
 # The bad entry is on line 4: the blank line 2 checks that lines, not records, are counted.
 @pytest.mark.parametrize("bad, message", [
     ('{"qid": "a", "moments": [[20, 30]], "scores": [1.0]}',

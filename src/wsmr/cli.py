@@ -31,8 +31,7 @@ def cmd_samples(args) -> None:
     from wsmr.data import DatasetFiles, read_dataset
 
     ds_cfg = json.loads(args.dataset_config)
-    annotations = dict(pair.split("=", 1) for pair in args.annotations)
-    files = DatasetFiles(annotations, args.durations or [], args.tags)
+    files = DatasetFiles(split_files(args.annotations), args.durations or [], args.tags)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="samples",
                           params=ds_cfg) as tracker:
         splits, report = read_dataset(args.dataset, ds_cfg, files)
@@ -43,6 +42,19 @@ def cmd_samples(args) -> None:
                              **{f"repaired_{k}": v for k, v in report["repaired"].items()},
                              **{f"skipped_{k}": v for k, v in report["skipped"].items()}})
         tracker.log_artifact(args.report)
+
+
+def split_files(pairs: list[str]) -> dict[str, str]:
+    """`--annotations train=FILE test=FILE ...` as {split: file}; a pair without a known split
+    is an error naming it."""
+    files = {}
+    for pair in pairs:
+        split, _, path = pair.partition("=")
+        if split not in SPLITS or not path or split in files:
+            raise ValueError(f"--annotations {pair!r}: want SPLIT=FILE, one per split, with "
+                             f"SPLIT one of {list(SPLITS)}")
+        files[split] = path
+    return files
 
 
 def cmd_text(args) -> None:
