@@ -1,6 +1,7 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set up .venv, then run the main job on the embedded `shapes` dataset
 #   make test   set up .venv, then run the tests
+#   make docs   regenerate the README's and docs' tables from results/tables
 #   make lint   set up .venv, then ruff, snakefmt --check and snakemake --lint (CI runs it first)
 #   make test-cluster   (root; CI) the DAG on a real single-node SLURM cluster, see README
 VENV ?= .venv
@@ -13,7 +14,7 @@ RUN := PATH="$(abspath $(BIN)):$$PATH"
 SHARED_NLTK := $(abspath ../shared/nltk_data)
 export NLTK_DATA ?= $(if $(wildcard $(SHARED_NLTK)),$(SHARED_NLTK))
 
-.PHONY: setup demo table lint test test-cluster clean
+.PHONY: setup demo table docs lint test test-cluster clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,11 @@ demo: setup
 
 table: setup
 	$(RUN) snakemake --cores $(CORES) results/tables/shapes.csv
+
+# the README's and docs' tables from results/tables/*.csv (src/wsmr/doc_tables.py): run it after
+# the tables they name are built
+docs: setup
+	$(BIN)/wsmr doc-tables README.md docs/*.md
 
 # ruff's and snakefmt's settings are in pyproject.toml; --lint exits 1 on any finding
 lint: setup

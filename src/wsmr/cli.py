@@ -61,15 +61,13 @@ def cmd_text(args) -> None:
     from wsmr.text import build_text
 
     settings = json.loads(args.settings)
-    out_dir = Path(args.out_dir)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="text",
                           params=settings) as tracker:
-        counts = build_text(by_split(args.splits),
-                            {s: out_dir / f"{s}.jsonl" for s in SPLITS},
-                            out_dir / "vocab.json", out_dir / "embeddings.npy", settings)
-        write_json(out_dir / "report.json", counts)
+        counts = build_text(by_split(args.splits), by_split(args.out), args.out_vocab,
+                            args.out_embeddings, settings)
+        write_json(args.report, counts)
         tracker.log_metrics(counts)
-        tracker.log_artifact(out_dir / "report.json")
+        tracker.log_artifact(args.report)
 
 
 def cmd_fetch(args) -> None:
@@ -347,6 +345,17 @@ def cmd_table(args) -> None:
         tracker.log_artifact(args.out_md)
 
 
+def cmd_doc_tables(args) -> None:
+    from wsmr.doc_tables import update_files
+
+    stale = update_files(args.files, Path(args.root), args.check)
+    for where in stale:
+        print(f"{where}: {'stale' if args.check else 'regenerated'}")
+    if args.check and stale:
+        raise SystemExit(f"{len(stale)} generated tables differ from the tables under "
+                         f"{args.root}: run `make docs`")
+
+
 def metrics_by_row(paths) -> dict[tuple[str, str], list[dict]]:
     """Metrics files grouped by the (method, variant) that `wsmr evaluate` wrote into them."""
     rows: dict[tuple[str, str], list[dict]] = {}
@@ -473,8 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", nargs="+", required=True, type=Path, metavar="SPLIT.jsonl",
                    help="the samples of every split, each file named {split}.jsonl")
 
-    stage(stages, "text", cmd_text, "tokens, tags, vocabulary and embeddings", "dataset",
-          "settings", "splits", "out-dir")
+    p = stage(stages, "text", cmd_text, "tokens, tags, vocabulary and embeddings", "dataset",
+              "settings", "splits", "report")
+    p.add_argument("--out", nargs="+", required=True, type=Path, metavar="SPLIT.jsonl",
+                   help="the tokenised samples of every split, each file named {split}.jsonl")
+    p.add_argument("--out-vocab", required=True, type=Path, help="the vocabulary (JSON)")
+    p.add_argument("--out-embeddings", required=True, type=Path,
+                   help="the embeddings, rows aligned with the vocabulary's ids (.npy)")
 
     p = stage(stages, "fetch", cmd_fetch, "download a URL to a file (a .zip is unpacked)", "out")
     p.add_argument("--url", required=True)
@@ -528,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", action="append", help="a footnote for the Markdown table")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
+
+    p = stage(stages, "doc-tables", cmd_doc_tables, "regenerate the tables of markdown files "
+              "from results/tables (wsmr.doc_tables)")
+    p.add_argument("files", nargs="+", type=Path, help="markdown files")
+    p.add_argument("--root", default=".", help="where the tables' paths start (default: .)")
+    p.add_argument("--check", action="store_true",
+                   help="rewrite nothing; fail when a generated table differs")
 
     p = stage(stages, "ground", cmd_ground, "the top moments of a sentence in any video, by a run")
     p.add_argument("--run", required=True, help="results/{dataset}/runs/{method}/{variant}/seed{n}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 
+from wsmr import defaults
+
 SPLITS = ("train", "val", "test")
 
 
@@ -114,15 +116,13 @@ def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:
     }, sort_keys=True)
 
 
-FEATURE_DEFAULTS = {"source": "extract", "shards": 2, "batch_size": 8, "pca_dim": 500, "seed": 0,
-                    "precision": "auto", "video_pattern": "{vid}.mp4", "on_bad_video": "error"}
 EXTRACTION_KEYS = ("weights", "seed", "c3d_width", "precision", "batch_size", "video_pattern",
                    "on_bad_video")
 
 
 def features_config(ds_cfg: dict) -> dict:
     """A dataset's `features` block over the defaults (no block: seeded-init C3D, extracted)."""
-    return deep_merge(FEATURE_DEFAULTS, ds_cfg.get("features", {}))
+    return deep_merge(defaults.FEATURES, ds_cfg.get("features", {}))
 
 
 def extraction_settings(ds_cfg: dict) -> dict:

@@ -2,11 +2,13 @@
 import copy
 import json
 import os
+import re
 import shlex
 
 import nltk
 
 from wsmr import config as wcfg
+from wsmr import defaults
 from wsmr import methods as method_registry
 
 SPLITS = wcfg.SPLITS
@@ -39,6 +41,12 @@ def tracking_uri(wildcards, threads):
     `threads` argument, unused, is what keeps the param out of Snakemake's params rerun trigger,
     which skips a param derived from the job's input, output, threads or resources."""
     return TRACKING
+
+
+def wsmr(command, env=""):
+    """A rule's shell command: `wsmr <stage> ...` logging to the job's MLflow tracking
+    (`params.tracking`), its stderr into the job's log; `env`: variables set before it."""
+    return f"{env} wsmr --tracking {{params.tracking:q}} {command} 2> {{log}}".lstrip()
 
 
 def samples(dataset, split):
@@ -146,7 +154,7 @@ def method_input_args(wildcards, input):
 
 
 def train_threads(wildcards):
-    return dataset_config(wildcards).get("train_threads", 2)
+    return defaults.dataset_value(dataset_config(wildcards), "train_threads")
 
 
 def job_settings(wildcards):
@@ -168,11 +176,22 @@ TABLE_ROWS = {
         (m, v) for m, v in wcfg.method_variants(config) if not method_registry.needs(m)
     ],
 }
+# `{dataset}.{method}`: one method's variants beside the blind rows, buildable on its own
+TABLE_NAMES = "|".join(
+    ["", *(re.escape(r) for r in TABLE_ROWS if r)] + [rf"\.{m}" for m in method_registry.REGISTRY]
+)
 
 
 def table_rows(wildcards):
     """The (method, variant) rows of one of a dataset's tables."""
-    return TABLE_ROWS[wildcards.rows]()
+    if wildcards.rows in TABLE_ROWS:
+        return TABLE_ROWS[wildcards.rows]()
+    method = wildcards.rows.removeprefix(".")
+    return [
+        (m, v)
+        for m, v in wcfg.method_variants(config)
+        if m == method or not method_registry.needs(m)
+    ]
 
 
 def reads_query(method):

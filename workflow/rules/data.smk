@@ -21,9 +21,12 @@ rule shapes:
     params:
         tracking=tracking_uri,
         generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
+        raw_dir=lambda w, output: os.path.dirname(output.durations),
     shell:
-        "wsmr --tracking {params.tracking:q} shapes --dataset {wildcards.dataset}"
-        " --generator {params.generator:q} --out-dir results/{wildcards.dataset}/raw 2> {log}"
+        wsmr(
+            "shapes --dataset {wildcards.dataset}"
+            " --generator {params.generator:q} --out-dir {params.raw_dir}"
+        )
 
 
 rule samples:
@@ -45,6 +48,8 @@ rule samples:
         dataset_config=lambda w: json.dumps(wcfg.reader_config(dataset_config(w))),
         files=annotation_args,
     shell:
-        "wsmr --tracking {params.tracking:q} samples --dataset {wildcards.dataset}"
-        " --dataset-config {params.dataset_config:q} {params.files}"
-        " --out {output.splits} --report {output.report} 2> {log}"
+        wsmr(
+            "samples --dataset {wildcards.dataset}"
+            " --dataset-config {params.dataset_config:q} {params.files}"
+            " --out {output.splits} --report {output.report}"
+        )

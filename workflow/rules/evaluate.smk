@@ -23,8 +23,10 @@ rule other_query_samples:
     params:
         tracking=tracking_uri,
     shell:
-        "wsmr --tracking {params.tracking:q} other-query --dataset {wildcards.dataset}"
-        " --samples {input} --out {output.samples} --report {output.report} 2> {log}"
+        wsmr(
+            "other-query --dataset {wildcards.dataset}"
+            " --samples {input} --out {output.samples} --report {output.report}"
+        )
 
 
 rule evaluate:
@@ -50,9 +52,11 @@ rule evaluate:
         features=features_arg,
         control=control_args,
     shell:
-        "wsmr --tracking {params.tracking:q} evaluate --job {params.job:q} --seed {wildcards.seed}"
-        " --samples {input.samples} --predictions {input.predictions} {params.features}"
-        " {params.control} --out {output.metrics} 2> {log}"
+        wsmr(
+            "evaluate --job {params.job:q} --seed {wildcards.seed}"
+            " --samples {input.samples} --predictions {input.predictions} {params.features}"
+            " {params.control} --out {output.metrics}"
+        )
 
 
 use rule evaluate as evaluate_with_control with:
@@ -71,8 +75,9 @@ use rule evaluate as evaluate_with_control with:
 
 rule table:
     """A dataset's table: every configured row (`{dataset}.csv`), the main job's headline rows
-    (`{dataset}.headline.csv`), or the rows that need no video (`{dataset}.baselines.csv`:
-    Random and prior, from the annotation files alone)."""
+    (`{dataset}.headline.csv`), the rows that need no video (`{dataset}.baselines.csv`:
+    Random and prior, from the annotation files alone), or one method's variants beside
+    those (`{dataset}.cpl.csv`)."""
     input:
         unpack(lambda w: features_input(w, [m for m, _ in table_rows(w)])),
         metrics=lambda w: table_metrics(w.dataset, table_rows(w)),
@@ -89,7 +94,7 @@ rule table:
     log:
         "logs/{dataset}/table{rows}.log",
     wildcard_constraints:
-        rows="|\\.headline|\\.baselines",
+        rows=TABLE_NAMES,
     conda:
         "../../envs/wsmr.yaml"
     threads: 1
@@ -102,6 +107,8 @@ rule table:
         notes=table_notes,
         features=features_arg,
     shell:
-        "wsmr --tracking {params.tracking:q} table --dataset {wildcards.dataset}"
-        " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"
-        " {params.notes} {params.features} --out-csv {output.csv} --out-md {output.md} 2> {log}"
+        wsmr(
+            "table --dataset {wildcards.dataset}"
+            " --ious {params.ious:q} --metrics {input.metrics} --control-metrics {input.controls}"
+            " {params.notes} {params.features} --out-csv {output.csv} --out-md {output.md}"
+        )

@@ -45,10 +45,12 @@ rule extract_fc7:
         shards=lambda w: features_config(w)["shards"],
         videos=videos_dir,
     shell:
-        "wsmr --tracking {params.tracking:q} extract --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --splits {input.samples}"
-        " --videos {params.videos:q} --shard {wildcards.shard} --shards {params.shards}"
-        " --threads {threads} --out {output} 2> {log}"
+        wsmr(
+            "extract --dataset {wildcards.dataset}"
+            " --settings {params.settings:q} --splits {input.samples}"
+            " --videos {params.videos:q} --shard {wildcards.shard} --shards {params.shards}"
+            " --threads {threads} --out {output}"
+        )
 
 
 rule pca_features:
@@ -83,10 +85,12 @@ rule pca_features:
         tracking=tracking_uri,
         dim=lambda w: features_config(w)["pca_dim"],
     shell:
-        "wsmr --tracking {params.tracking:q} pca --dataset {wildcards.dataset}"
-        " --splits {input.samples} --fc7 {input.fc7} --dim {params.dim}"
-        " --out {output.features} --plot {output.plot} --report {output.report}"
-        " --pca {output.pca} 2> {log}"
+        wsmr(
+            "pca --dataset {wildcards.dataset}"
+            " --splits {input.samples} --fc7 {input.fc7} --dim {params.dim}"
+            " --out {output.features} --plot {output.plot} --report {output.report}"
+            " --pca {output.pca}"
+        )
 
 
 rule import_features:
@@ -111,9 +115,11 @@ rule import_features:
         tracking=tracking_uri,
         settings=lambda w: json.dumps(features_config(w)),
     shell:
-        "wsmr --tracking {params.tracking:q} import-features --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --splits {input.samples}"
-        " --out {output.features} --report {output.report} 2> {log}"
+        wsmr(
+            "import-features --dataset {wildcards.dataset}"
+            " --settings {params.settings:q} --splits {input.samples}"
+            " --out {output.features} --report {output.report}"
+        )
 
 
 rule features_probe:
@@ -136,5 +142,7 @@ rule features_probe:
     params:
         tracking=tracking_uri,
     shell:
-        "wsmr --tracking {params.tracking:q} probe --dataset {wildcards.dataset}"
-        " --features {input.features} --events {input.events} --out {output} 2> {log}"
+        wsmr(
+            "probe --dataset {wildcards.dataset}"
+            " --features {input.features} --events {input.events} --out {output}"
+        )

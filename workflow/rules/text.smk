@@ -22,9 +22,12 @@ rule text:
         settings=text_settings,
         nltk_env=nltk_env,
     shell:
-        "{params.nltk_env} wsmr --tracking {params.tracking:q} text --dataset {wildcards.dataset}"
-        " --settings {params.settings:q} --splits {input.samples}"
-        " --out-dir results/{wildcards.dataset}/text 2> {log}"
+        wsmr(
+            "text --dataset {wildcards.dataset} --settings {params.settings:q}"
+            " --splits {input.samples} --out {output.samples} --out-vocab {output.vocab}"
+            " --out-embeddings {output.embeddings} --report {output.report}",
+            env="{params.nltk_env}",
+        )
 
 
 rule nltk_data:

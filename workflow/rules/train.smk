@@ -23,8 +23,10 @@ rule train:
         inputs=method_input_args,
         run_dir=lambda w, output: os.path.dirname(output.checkpoint),
     shell:
-        "wsmr --tracking {params.tracking:q} train --job {params.job:q} --seed {wildcards.seed}"
-        " --run-dir {params.run_dir} {params.inputs} --threads {threads} 2> {log}"
+        wsmr(
+            "train --job {params.job:q} --seed {wildcards.seed}"
+            " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
+        )
 
 
 rule predict:
@@ -50,9 +52,11 @@ rule predict:
         run_dir=lambda w, input: os.path.dirname(input.checkpoint),
         control=control_args,
     shell:
-        "wsmr --tracking {params.tracking:q} predict --job {params.job:q} --seed {wildcards.seed}"
-        " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
-        " --split test {params.control} --out {output.predictions} 2> {log}"
+        wsmr(
+            "predict --job {params.job:q} --seed {wildcards.seed}"
+            " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
+            " --split test {params.control} --out {output.predictions}"
+        )
 
 
 # A method that reads the query also predicts the other-query control (README, "Controls"),

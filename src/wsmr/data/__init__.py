@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from wsmr import config as cfg
 from wsmr.data import activitynet_captions, charades_sta
 from wsmr.data.samples import DefectLog, hold_out_videos, log_defects
+from wsmr.defaults import dataset_value
 from wsmr.io import read_json
 
 VAL_SPLIT_SEED = 0  # fixed: the validation slice must not move between runs or methods
@@ -32,7 +33,7 @@ def read_dataset(dataset: str, ds_cfg: dict,
                  files: DatasetFiles | None = None) -> tuple[dict[str, list[dict]], dict]:
     """Read a dataset's annotation files into train/val/test samples, with a defect report."""
     files = files or DatasetFiles.configured(dataset, ds_cfg)
-    defects = DefectLog(skip_unrepairable=ds_cfg.get("on_unrepairable", "error") == "skip")
+    defects = DefectLog(skip_unrepairable=dataset_value(ds_cfg, "on_unrepairable") == "skip")
     if ds_cfg["format"] == "charades_sta":
         durations = charades_sta.read_durations(files.durations)
         splits = {split: charades_sta.read_annotations(path, durations, defects)
@@ -42,7 +43,7 @@ def read_dataset(dataset: str, ds_cfg: dict,
                   for split, path in files.annotations.items()}
     if "val" not in splits:
         splits["train"], splits["val"] = hold_out_videos(
-            splits["train"], ds_cfg.get("val_fraction", 0.1), VAL_SPLIT_SEED)
+            splits["train"], dataset_value(ds_cfg, "val_fraction"), VAL_SPLIT_SEED)
     if files.tags:
         attach_tags(splits, read_json(files.tags))
     log_defects(dataset, defects)

@@ -11,7 +11,7 @@ Built to be learnable *weakly*, and solvable only by reading the query (docs/sha
 - one verb names each action, and paraphrases differ only in function words, so the words SCN
   hides most (nouns and verbs) are the ones the clips decide, not a paraphrase's coin toss;
 - event lengths differ clearly (from about a tenth to a half of the video);
-- with `layout: stream` (the default), the video is a window cut at a random phase from an
+- with `layout: stream` (config.yaml's), the video is a window cut at a random phase from an
   endless run of back-to-back events, so where a described moment lies says nothing about
   which one it is: a query-blind window gains as little over Random as any layout can
   (docs/shapes.md measures it). `layout: tiled` is the earlier design (3 events from the first
@@ -33,6 +33,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from wsmr.defaults import GENERATOR
 from wsmr.io import atomic_path, write_json, write_jsonl, write_text
 
 log = logging.getLogger("wsmr.shapes")
@@ -106,7 +107,7 @@ def minimal_pair_objects(rng: np.random.Generator) -> tuple[tuple[str, str], tup
 def plan_video(rng: np.random.Generator, vid: str, split: str, gen: dict
                ) -> tuple[int, list[Event]]:
     """Frame count and the events of one video, back to back, as the layout arranges them."""
-    return LAYOUTS[gen.get("layout", "tiled")](rng, vid, split, gen)
+    return LAYOUTS[gen.get("layout", GENERATOR["layout"])](rng, vid, split, gen)
 
 
 def plan_tiled(rng: np.random.Generator, vid: str, split: str, gen: dict

@@ -17,7 +17,7 @@ tracking (they are also logged on the `wsmr.text` logger):
     sentences_tagged      sentences tokenised and tagged here
     sentences_pretagged   samples that came with tokens and tags (e.g. from the shapes generator)
 
-Settings (defaults in `DEFAULT_SETTINGS`; unknown keys are errors):
+Settings (defaults in `wsmr.defaults.TEXT`; unknown keys are errors):
 
     max_words: 20           tokens kept per sentence (the papers' 20 words)
     vocab_size: 8000        most frequent training words kept (papers: 8000 ActivityNet,

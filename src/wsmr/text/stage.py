@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wsmr import defaults
 from wsmr.io import atomic_path, read_jsonl, write_jsonl
 from wsmr.text.embeddings import embedding_matrix, lookup_glove
 from wsmr.text.tagging import tag_sentences
@@ -18,12 +19,7 @@ from wsmr.text.vocabulary import build_vocabulary, unk_share, write_vocabulary
 
 log = logging.getLogger("wsmr.text")
 
-DEFAULT_SETTINGS = {
-    "max_words": 20,
-    "vocab_size": 8000,
-    "glove": {"source": "package", "path": None, "dim": None},
-    "seed": 0,
-}
+DEFAULT_SETTINGS = defaults.TEXT   # wsmr.defaults holds every default
 REQUIRED_SPLITS = ("train", "test")  # train makes the vocabulary, test measures its coverage
 
 
