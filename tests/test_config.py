@@ -72,6 +72,24 @@ def test_variant_overrides_merge_over_method_settings(config):
         wcfg.method_settings(config, "shapes", "random", "nope")
 
 
+def test_a_variant_predicts_with_another_checkpoint_only_when_it_trains_the_same(config):
+    """cpl/vote predicts with cpl/full's model: its settings differ only in inference ones, and
+    `checkpoint_of` is not among the settings a job gets."""
+    assert wcfg.checkpoint_variant(config, "shapes", "cpl", "vote") == "full"
+    assert wcfg.checkpoint_variant(config, "shapes", "cpl", "full") == "full"
+    vote = wcfg.method_settings(config, "activitynet", "cpl", "vote")
+    assert "checkpoint_of" not in vote and vote["vote"] == "uniform"
+    variants = config["methods"]["cpl"]["variants"]
+    variants["vote_longer"] = {"vote": "weighted", "checkpoint_of": "full", "epochs": 99}
+    validate(config, SCHEMA)
+    with pytest.raises(ValueError, match=r"cpl/vote_longer .* trains differently on shapes: "
+                                         r"\['epochs'\]"):
+        wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_longer")
+    variants["vote_of_vote"] = {"checkpoint_of": "vote"}
+    with pytest.raises(ValueError, match="predicts with another's checkpoint itself"):
+        wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_of_vote")
+
+
 def test_generated_dataset_reads_what_the_generator_writes(config):
     files = wcfg.annotation_files("shapes", config["datasets"]["shapes"])
     assert files == {s: f"results/shapes/raw/shapes_sta_{s}.txt" for s in ("train", "val", "test")}

@@ -97,6 +97,11 @@ def test_the_repositorys_generated_tables_name_rows_and_columns_the_dag_writes()
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for block in blocks(path.read_text(), str(path)):
             found += 1
+            if block.benchmarks:
+                parts = Path(block.benchmarks).parts
+                assert parts[0] == "results" and parts[2] == "benchmarks", (path, block.line)
+                assert parts[1] in config["datasets"], (path, block.line)
+                continue
             assert all(s.startswith("results/tables/") and s.endswith(".csv")
                        for s in block.sources), (path, block.line)
             dataset = Path(block.sources[0]).name.split(".")[0]
@@ -109,3 +114,19 @@ def test_the_repositorys_generated_tables_name_rows_and_columns_the_dag_writes()
                           for v in spec["variants"]}
             assert set(block.rows) <= configured | reported, (path, block.line)
     assert found >= 2
+
+
+def test_a_rule_times_block_sums_the_benchmark_files_per_rule(tmp_path):
+    folder = tmp_path / "results/shapes/benchmarks"
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for name, seconds, rss in (("train/cpl/full/seed0", 100.0, 600), ("train/cpl/full/seed1",
+                               140.0, 650), ("pca", 5.0, 300)):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.tsv").write_text(header + f"{seconds}\t0\t{rss}\t0\t0\t0\t0\t0\t90\t1\n")
+    page = "a\n<!-- rule times from results/shapes/benchmarks -->\n" + END + "\n"
+    text, changed = regenerate(page, tmp_path, "page.md")
+    assert changed == [2]
+    assert "| shapes | train cpl/full | 2 | 240 | 140 | 650 |" in text
+    assert "| shapes | pca | 1 | 5 | 5 | 300 |" in text
+    with pytest.raises(DocTableError, match="page.md:2: .* is not a results/"):
+        regenerate(page.replace("results/shapes/benchmarks", "results/x"), tmp_path, "page.md")

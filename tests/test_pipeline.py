@@ -100,6 +100,21 @@ def test_one_mlflow_run_per_job_with_tags(workdir):
     assert found["tags.git_sha"].notna().all()
 
 
+def test_a_checkpoint_of_variant_predicts_with_the_other_variants_model(workdir):
+    """cpl/vote trains nothing: its train job copies cpl/full's checkpoint (same seed), tagged
+    so in MLflow, and its predictions rank that model's proposals by vote."""
+    runs_dir = workdir / "results/shapes/runs/cpl"
+    for name in ("checkpoint.pt", "history.csv"):
+        assert (runs_dir / "vote/seed0" / name).read_bytes() == \
+            (runs_dir / "full/seed0" / name).read_bytes()
+    found = runs(workdir)
+    vote = found[(found["tags.stage"] == "train") & (found["tags.variant"] == "vote")]
+    assert list(vote["tags.checkpoint_of"]) == ["results/shapes/runs/cpl/full/seed0"]
+    full, voted = ((runs_dir / v / "seed0/predictions.jsonl").read_text().splitlines()
+                   for v in ("full", "vote"))
+    assert len(full) == len(voted) > 0
+
+
 def test_table_carries_prior_and_the_other_query_control(workdir):
     import json
 
@@ -193,14 +208,13 @@ def test_the_features_source_picks_the_rules(tmp_path, features, planned):
 
 
 def test_the_heavy_rules_are_benchmarked(workdir):
-    """Extraction, PCA and training write Snakemake benchmark files; benchmarks/rule_times.py
-    sums them per rule."""
-    import runpy
+    """Extraction, PCA and training write Snakemake benchmark files; wsmr.rule_times (run by
+    benchmarks/rule_times.py and `make docs`) sums them per rule."""
+    from wsmr.rule_times import summary, to_markdown
 
-    rule_times = runpy.run_path(str(ROOT / "benchmarks/rule_times.py"))
-    rows = {row["rule"]: row for row in rule_times["summary"](workdir / "results", "shapes")}
+    rows = {row["rule"]: row for row in summary(workdir / "results", "shapes")}
     assert rows["extract"]["jobs"] == 2 and rows["pca"]["jobs"] == 1
     seeds = len(merged_test_config()["seeds"])
     assert rows["train scn/full"]["jobs"] == seeds and rows["train scn/full"]["total_s"] > 0
     assert rows["extract"]["max_rss_mb"] > 100   # C3D's weights alone are ~300 MB
-    assert "| shapes | extract | 2 |" in rule_times["to_markdown"](list(rows.values()))
+    assert "| shapes | extract | 2 |" in to_markdown(list(rows.values()))

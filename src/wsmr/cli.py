@@ -6,12 +6,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 
 from wsmr import tracking
 from wsmr.config import SPLITS
-from wsmr.io import read_json, read_jsonl, read_jsonl_numbered, write_json, write_jsonl, write_text
+from wsmr.io import (
+    atomic_path,
+    read_json,
+    read_jsonl,
+    read_jsonl_numbered,
+    write_json,
+    write_jsonl,
+    write_text,
+)
 
 log = logging.getLogger("wsmr")
 
@@ -216,12 +225,23 @@ def job_tracking(args, stage: str, job, spec):
                             tags=tracking.features_tags(args.features))
 
 
+TRAINED_FILES = ("checkpoint.pt", "history.csv")
+
+
 def cmd_train(args) -> None:
+    """Train, or with `--checkpoint-of` take another variant's trained model (its checkpoint
+    and history) as this variant's: config.checkpoint_variant says when."""
     job, spec, method, inputs = method_job(args)
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with job_tracking(args, "train", job, spec) as tracker:
-        method.train(inputs, run_dir, tracker)
+        if args.checkpoint_of:
+            for name in TRAINED_FILES:
+                with atomic_path(run_dir / name) as tmp:
+                    shutil.copyfile(Path(args.checkpoint_of) / name, tmp)
+            tracker.set_tags({"checkpoint_of": str(args.checkpoint_of)})
+        else:
+            method.train(inputs, run_dir, tracker)
         tracker.log_artifact(run_dir / "history.csv")
 
 
@@ -516,7 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     stage(stages, "nltk-data", cmd_nltk_data, "download NLTK's POS tagger data (online)",
           "out-dir")
 
-    stage(stages, "train", cmd_train, "train one method/variant/seed", *METHOD_FLAGS)
+    p = stage(stages, "train", cmd_train, "train one method/variant/seed", *METHOD_FLAGS)
+    p.add_argument("--checkpoint-of", type=Path, metavar="RUN_DIR",
+                   help="train nothing: this variant predicts with that run's model")
 
     p = stage(stages, "predict", cmd_predict, "top moments per query of a split", *METHOD_FLAGS,
               "other-query-out", "out")

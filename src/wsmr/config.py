@@ -103,7 +103,31 @@ def method_settings(config: dict, dataset: str, method: str, variant: str) -> di
     settings = deep_merge(spec["settings"], spec.get("datasets", {}).get(dataset, {}))
     overrides = dict(spec["variants"][variant])
     per_dataset = overrides.pop("datasets", {})
+    overrides.pop("checkpoint_of", None)   # which model it predicts with, not a setting
     return deep_merge(deep_merge(settings, overrides), per_dataset.get(dataset, {}))
+
+
+def checkpoint_variant(config: dict, dataset: str, method: str, variant: str) -> str:
+    """The variant whose trained model `variant` predicts with: itself, or its `checkpoint_of`
+    (CPL* ranks the proposals of CPL's own checkpoint by vote). The two may differ only in the
+    settings the method's registry entry lists as `inference`; anything else is an error."""
+    from wsmr.methods import entry
+
+    trained = config["methods"][method]["variants"][variant].get("checkpoint_of", variant)
+    if trained == variant:
+        return variant
+    own = method_settings(config, dataset, method, variant)
+    other = method_settings(config, dataset, method, trained)
+    if config["methods"][method]["variants"][trained].get("checkpoint_of", trained) != trained:
+        raise ValueError(f"config: {method}/{variant} has checkpoint_of {trained!r}, which "
+                         "predicts with another's checkpoint itself")
+    differ = sorted(k for k in own.keys() | other.keys()
+                    if own.get(k) != other.get(k) and k not in entry(method).inference)
+    if differ:
+        raise ValueError(f"config: {method}/{variant} predicts with {trained!r}'s checkpoint but "
+                         f"trains differently on {dataset}: {differ} (only "
+                         f"{list(entry(method).inference)} may differ)")
+    return trained
 
 
 def job_settings(config: dict, dataset: str, method: str, variant: str) -> str:

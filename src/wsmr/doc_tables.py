@@ -11,7 +11,9 @@ A markdown file marks each generated table with a header comment and an end comm
 `wsmr doc-tables FILE...` (`make docs`) rewrites what lies between the two from the CSV tables
 (`reporting.to_csv`): each row from the first table listed that has it, each cell its mean ± std
 over the seeds. A row written `method/variant` is ours; `method/variant (reported)` is the papers'
-row. `--check` rewrites nothing and lists the blocks that differ from the tables.
+row. `<!-- rule times from results/shapes/benchmarks -->` (closed the same way) is the sum of
+that folder's Snakemake `benchmark:` files per rule (`wsmr.rule_times`). `--check` rewrites
+nothing and lists the blocks that differ from their sources.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from wsmr.io import atomic_path
 
-HEADER = re.compile(r"<!-- table from (?P<sources>[^\n]*)\nrows: (?P<rows>[^\n]*)\n"
-                    r"columns: (?P<columns>[^\n]*?) -->\n")
+HEADER = re.compile(r"<!-- (?:table from (?P<sources>[^\n]*)\nrows: (?P<rows>[^\n]*)\n"
+                    r"columns: (?P<columns>[^\n]*?)"
+                    r"|rule times from (?P<benchmarks>\S+)) -->\n")
 END = "<!-- end of table -->"
 REPORTED = " (reported)"
 EMPTY = "—"
@@ -40,9 +43,10 @@ class Block:
     line: int                # the header's line number in the document (1-based)
     start: int               # offset of the generated text
     end: int                 # offset of the end comment
-    sources: list[str]
+    sources: list[str]       # a table's CSV files...
     rows: list[str]
     columns: list[str]
+    benchmarks: str | None   # ...or a dataset's benchmark folder
 
 
 def split_list(text: str) -> list[str]:
@@ -57,8 +61,9 @@ def blocks(text: str, where: str) -> list[Block]:
         end = text.find(END, match.end())
         if end < 0:
             raise DocTableError(f"{where}:{line}: a generated table without {END!r}")
-        found.append(Block(line, match.end(), end, split_list(match["sources"]),
-                           split_list(match["rows"]), split_list(match["columns"])))
+        found.append(Block(line, match.end(), end, split_list(match["sources"] or ""),
+                           split_list(match["rows"] or ""), split_list(match["columns"] or ""),
+                           match["benchmarks"]))
     return found
 
 
@@ -90,8 +95,10 @@ def cell(row: dict, column: str, where: str) -> str:
 
 
 def render(block: Block, root: Path, where: str) -> str:
-    """The block's markdown table, from the CSV tables under `root`."""
+    """The block's markdown table, from its sources under `root`."""
     where = f"{where}:{block.line}"
+    if block.benchmarks:
+        return rule_times_table(root / block.benchmarks, where)
     tables = {}
     for source in block.sources:
         path = root / source
@@ -108,6 +115,15 @@ def render(block: Block, root: Path, where: str) -> str:
         lines.append(f"| {name} | " + " | ".join(cell(row, c, where) for c in block.columns)
                      + " |")
     return "\n".join(lines) + "\n"
+
+
+def rule_times_table(benchmarks: Path, where: str) -> str:
+    from wsmr.rule_times import summary, to_markdown
+
+    if benchmarks.name != "benchmarks" or not benchmarks.is_dir():
+        raise DocTableError(f"{where}: {benchmarks} is not a results/{{dataset}}/benchmarks "
+                            "folder; run the DAG first")
+    return to_markdown(summary(benchmarks.parent.parent, benchmarks.parent.name)) + "\n"
 
 
 def regenerate(text: str, root: Path, where: str) -> tuple[str, list[int]]:

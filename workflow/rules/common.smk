@@ -142,6 +142,27 @@ def method_inputs(wildcards):
     return inputs
 
 
+def trained_variant(wildcards):
+    return wcfg.checkpoint_variant(config, wildcards.dataset, wildcards.method, wildcards.variant)
+
+
+def train_inputs(wildcards):
+    """What a train job reads; a variant that predicts with another's model reads only that
+    model (same seed), which its job copies."""
+    inputs = method_inputs(wildcards)
+    trained = trained_variant(wildcards)
+    if trained != wildcards.variant:
+        run = RUN.format(**{**dict(wildcards.items()), "variant": trained})
+        inputs["trained"] = [f"{run}/checkpoint.pt", f"{run}/history.csv"]
+    return inputs
+
+
+def checkpoint_of_arg(wildcards, input):
+    if "trained" not in input.keys():
+        return ""
+    return f"--checkpoint-of {os.path.dirname(input.trained[0])}"
+
+
 def method_input_args(wildcards, input):
     """`--splits S... --features F --vocab V ...` for the inputs a method needs."""
     args = [f"--splits {' '.join(input.samples)}"]

@@ -3,7 +3,7 @@
 
 rule train:
     input:
-        unpack(method_inputs),
+        unpack(train_inputs),
     output:
         checkpoint=f"{RUN}/checkpoint.pt",
         history=f"{RUN}/history.csv",
@@ -22,10 +22,11 @@ rule train:
         job=job_settings,
         inputs=method_input_args,
         run_dir=lambda w, output: os.path.dirname(output.checkpoint),
+        checkpoint_of=checkpoint_of_arg,
     shell:
         wsmr(
-            "train --job {params.job:q} --seed {wildcards.seed}"
-            " --run-dir {params.run_dir} {params.inputs} --threads {threads}"
+            "train --job {params.job:q} --seed {wildcards.seed} --run-dir {params.run_dir}"
+            " {params.inputs} {params.checkpoint_of} --threads {threads}"
         )
 
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 class Entry:
     target: str               # "module:Class"
     needs: tuple[str, ...] = ()
+    # settings that change only how a trained model ranks its moments, not what it learns: a
+    # variant that differs from another only in these predicts with that one's checkpoint
+    inference: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Entry] = {
@@ -21,7 +24,8 @@ REGISTRY: dict[str, Entry] = {
     "prior": Entry("wsmr.methods.prior:Prior"),
     "scn": Entry("wsmr.methods.scn:SCN", needs=("features", "text")),
     "ms2d": Entry("wsmr.methods.ms2d:MS2D", needs=("features", "text")),
-    "cpl": Entry("wsmr.methods.cpl:CPL", needs=("features", "text")),
+    "cpl": Entry("wsmr.methods.cpl:CPL", needs=("features", "text"),
+                 inference=("vote", "test_nms", "top_n")),
 }
 
 
