@@ -145,3 +145,26 @@ def test_learns_weakly_on_the_feature_twin(tmp_path):
                                                 seed)).predict(toy, None, "test"),
                              test, [0.5])["mIoU"] for seed in range(5)]
     assert learned > np.mean(random) + np.std(random), (learned, random)
+
+
+@pytest.mark.parametrize("encoders", ["causal", "bidirectional"])
+def test_causal_encoders_score_a_clip_from_the_clips_up_to_it(encoders):
+    """`encoders: causal` (the authors' code: a future mask on every stack): a clip's proposal
+    scores, which end at that clip, do not move when later clips or later words change."""
+    from wsmr.methods.scn.model import SCNNetwork
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    settings = {**config["methods"]["scn"]["settings"], "hidden": 16, "heads": 2, "layers": 2,
+                "encoders": encoders}
+    torch.manual_seed(0)
+    net = SCNNetwork(torch.randn(30, 8), feature_dim=6, n_ratios=2, s=settings).eval()
+    video, words = torch.randn(1, 10, 6), torch.randint(4, 30, (1, 5))
+    n_clips, n_words = torch.tensor([10]), torch.tensor([5])
+    later = video.clone()
+    later[:, 6:] = torch.randn(1, 4, 6)
+    with torch.no_grad():
+        scores = net.score_proposals(video, n_clips, words, n_words).view(10, 2)
+        moved = net.score_proposals(later, n_clips, words, n_words).view(10, 2)
+    same_before = torch.allclose(scores[:6], moved[:6], atol=1e-6)
+    assert same_before == (encoders == "causal")
+    assert not torch.allclose(scores[6:], moved[6:], atol=1e-6)

@@ -111,15 +111,19 @@ class SCNNetwork(nn.Module):
         self.predictor = nn.Linear(s["hidden"], embeddings.shape[0])
         self.proposal_length = s["proposal_clips"]
         self.causal = s["decoder"] == "causal"
+        # the authors' code puts a future mask on every stack, not only the word decoder: a
+        # clip's score then reads clips up to its own, where its proposals end
+        self.causal_encoders = s["encoders"] == "causal"
 
     def score_proposals(self, video, n_clips, words, n_words):
         """(B, T * n_k) confidence scores, sigmoid(W c_t + b), c = Dec_v(v, Enc_q(q)); in float32
         under autocast, as they select the proposals."""
         m = self.proposal_module
         word_padding = padding_mask(n_words, words.shape[1])
-        query = m.run(m.word_stack, m.words(self.glove(words)), word_padding)
+        query = m.run(m.word_stack, m.words(self.glove(words)), word_padding,
+                      causal=self.causal_encoders)
         clips = m.run(m.video_stack, m.clips(video), padding_mask(n_clips, video.shape[1]), query,
-                      word_padding)
+                      word_padding, causal=self.causal_encoders)
         return torch.sigmoid(in_float32(self.scorer, clips)).flatten(1)
 
     def predict_words(self, video, n_clips, bounds, words, n_words, hidden):
@@ -131,7 +135,8 @@ class SCNNetwork(nn.Module):
         positions = sample_clip_positions(bounds, n_clips, self.proposal_length).flatten(1)
         # the proposals' clips are picked before their projection: K x 16 clips, not all 200
         clips = m.clips(video.gather(1, positions[..., None].expand(-1, -1, video.shape[-1])))
-        clips = m.run(m.video_stack, clips.view(batch * k, self.proposal_length, -1), None)
+        clips = m.run(m.video_stack, clips.view(batch * k, self.proposal_length, -1), None,
+                      causal=self.causal_encoders)
         query = m.words(self.glove(words))
         query = torch.where(hidden[..., None], m.mask_vector.expand_as(query), query)
         if self.causal:
