@@ -246,6 +246,24 @@ def test_extraction_is_deterministic_and_skips_only_when_told(tmp_path):
         assert sorted(h5) == ["v0", "v1"] and "gone" in h5.attrs["skipped"]
 
 
+def test_features_do_not_depend_on_the_threads(tmp_path):
+    """The full C3D on a video of 5 clips, one short batch of 8: its features are the same, bit
+    for bit, on 1 and on 2 threads (a shard's threads follow `--cores`). oneDNN computes the
+    tail of a short batch another way with 2 threads; it runs on one (wsmr.video.extract)."""
+    model, source = c3d.build_c3d(None, seed=0)
+    video = [("v", make_video(tmp_path / "v.mp4", 40, fps=8))]
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            extract_shard(model, source, video, tmp_path / f"t{n}.h5", batch_size=8,
+                          device=torch.device("cpu"), dtype=torch.float32, skip_bad=False)
+    finally:
+        torch.set_num_threads(threads)
+    with h5py.File(tmp_path / "t1.h5") as one, h5py.File(tmp_path / "t2.h5") as two:
+        assert one["v"].shape == (5, 4096) and np.array_equal(one["v"][()], two["v"][()])
+
+
 def test_the_real_charades_video_gives_one_clip_per_8_frames_over_its_length(shared, tmp_path):
     """Y1HGC.mp4: 30.62 s (Charades_v1_test.csv) at 15000/1001 fps, 480x270."""
     duration = 30.62

@@ -7,10 +7,16 @@ they use as many cores). On a GPU decoding is the limit (C3D takes thousands of 
 so a GPU job decodes with all its cores. Batches hold one video's clips, cut as one decoder
 would, so features do not depend on the number of workers; a video's features are complete,
 and written, as soon as its last batch is through, whatever order the videos finish in.
+
+A video's last batch is usually short; on CPU it runs on one thread. oneDNN computes the tail of
+a short batch by another path when it has more threads (measured: the 5th clip of a batch of 5
+moves by up to 5 float16 steps between 1 and 2 threads; full batches do not move), so without
+this a shard's features would depend on its threads, that is on `--cores`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sys
@@ -131,13 +137,27 @@ def run_c3d(model: torch.nn.Module, clips: np.ndarray, device: torch.device,
         return model(x).float().cpu().numpy()
 
 
+@contextlib.contextmanager
+def one_thread_if(condition: bool):
+    """Torch on one CPU thread inside the block, when `condition` holds."""
+    threads = torch.get_num_threads()
+    if condition:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def fc7_per_video(model: torch.nn.Module, videos: list[tuple[str, Path]], *, batch_size: int,
                   device: torch.device, dtype: torch.dtype, decode_workers: int = 1) -> Iterator:
     """Yield (VideoInfo, fc7 (n_clips, dim) float32) per video, or a BadVideo, as videos finish."""
     rows: dict[str, list[np.ndarray]] = {}
     for item in decoded_batches(videos, batch_size, decode_workers):
         if isinstance(item, Batch):
-            rows.setdefault(item.vid, []).append(run_c3d(model, item.clips, device, dtype))
+            with one_thread_if(device.type == "cpu" and len(item.clips) < batch_size):
+                fc7 = run_c3d(model, item.clips, device, dtype)
+            rows.setdefault(item.vid, []).append(fc7)
         elif isinstance(item, VideoInfo):
             yield item, np.concatenate(rows.pop(item.vid))
         else:
