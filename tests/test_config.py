@@ -90,13 +90,6 @@ def test_a_variant_predicts_with_another_checkpoint_only_when_it_trains_the_same
         wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_of_vote")
 
 
-def test_generated_dataset_reads_what_the_generator_writes(config):
-    files = wcfg.annotation_files("shapes", config["datasets"]["shapes"])
-    assert files == {s: f"results/shapes/raw/shapes_sta_{s}.txt" for s in ("train", "val", "test")}
-    assert wcfg.annotation_files("charades", config["datasets"]["charades"])["train"].endswith(
-        "charades_sta_train.txt")
-
-
 def test_features_block_is_closed_and_checked(config):
     features = config["datasets"]["shapes"]["features"]
     for bad, message in [({"pca_dims": 8}, "'pca_dims' was unexpected"),

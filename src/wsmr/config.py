@@ -20,40 +20,6 @@ def is_generated(ds_cfg: dict) -> bool:
     return "generator" in ds_cfg
 
 
-def generated_files(dataset: str) -> dict:
-    """What the generator writes under results/{dataset}/raw (the `shapes` rule's outputs)."""
-    raw = f"results/{dataset}/raw"
-    return {"annotations": {split: f"{raw}/{dataset}_sta_{split}.txt" for split in SPLITS},
-            "durations": [f"{raw}/{dataset}_durations.csv"], "tags": f"{raw}/{dataset}_tags.json",
-            "videos": f"{raw}/videos"}
-
-
-def dataset_files(dataset: str, ds_cfg: dict) -> dict:
-    """The files a dataset's stages read: split -> annotation file, durations files, the tags
-    that come with the sentences (the generator knows its grammar), the videos folder."""
-    if is_generated(ds_cfg):
-        return generated_files(dataset)
-    return {"annotations": dict(ds_cfg["annotations"]),
-            "durations": list(ds_cfg.get("durations", [])),
-            "tags": ds_cfg.get("tags"), "videos": ds_cfg.get("videos")}
-
-
-def annotation_files(dataset: str, ds_cfg: dict) -> dict[str, str]:
-    return dataset_files(dataset, ds_cfg)["annotations"]
-
-
-def duration_files(dataset: str, ds_cfg: dict) -> list[str]:
-    return dataset_files(dataset, ds_cfg)["durations"]
-
-
-def tag_file(dataset: str, ds_cfg: dict) -> str | None:
-    return dataset_files(dataset, ds_cfg)["tags"]
-
-
-def video_dir(dataset: str, ds_cfg: dict) -> str | None:
-    return dataset_files(dataset, ds_cfg)["videos"]
-
-
 READER_KEYS = ("format", "val_fraction", "on_unrepairable")
 
 

@@ -53,21 +53,52 @@ def samples(dataset, split):
     return f"results/{dataset}/samples/{split}.jsonl"
 
 
+# The files a generated dataset's stages read, as the `shapes` job renders them.
+RAW = "results/{dataset}/raw"
+GENERATED_FILES = {
+    "annotations": {split: f"{RAW}/{{dataset}}_sta_{split}.txt" for split in SPLITS},
+    "durations": [f"{RAW}/{{dataset}}_durations.csv"],
+    "tags": f"{RAW}/{{dataset}}_tags.json",
+    "videos": f"{RAW}/videos",
+}
+EVENTS = f"{RAW}/{{dataset}}_events.jsonl"  # the generator's event records (the probe's input)
+
+
+def dataset_files(wildcards):
+    """The files a dataset's stages read: split -> annotation file, durations files, the tags
+    that come with the sentences (the generator knows its grammar), the videos folder; the
+    configured paths, or what the `shapes` rule writes."""
+    ds = dataset_config(wildcards)
+    if not wcfg.is_generated(ds):
+        return {
+            "annotations": dict(ds["annotations"]),
+            "durations": list(ds.get("durations", [])),
+            "tags": ds.get("tags"),
+            "videos": ds.get("videos"),
+        }
+    name = {"dataset": wildcards.dataset}
+    return {
+        "annotations": {s: f.format(**name) for s, f in GENERATED_FILES["annotations"].items()},
+        "durations": [f.format(**name) for f in GENERATED_FILES["durations"]],
+        "tags": GENERATED_FILES["tags"].format(**name),
+        "videos": GENERATED_FILES["videos"].format(**name),
+    }
+
+
 def annotation_inputs(wildcards):
     """The files a dataset's reader reads: configured paths, or what the generator writes."""
-    ds = dataset_config(wildcards)
+    files = dataset_files(wildcards)
     inputs = {
-        "annotations": list(wcfg.annotation_files(wildcards.dataset, ds).values()),
-        "durations": wcfg.duration_files(wildcards.dataset, ds),
+        "annotations": list(files["annotations"].values()),
+        "durations": files["durations"],
     }
-    tags = wcfg.tag_file(wildcards.dataset, ds)
-    return {**inputs, "tags": [tags]} if tags else inputs
+    return {**inputs, "tags": [files["tags"]]} if files["tags"] else inputs
 
 
 def annotation_args(wildcards, input):
     """`--annotations train=F test=F --durations F... --tags F`: the rule's own inputs, each
     annotation file beside its split (in the order annotation_inputs lists them)."""
-    splits = wcfg.annotation_files(wildcards.dataset, dataset_config(wildcards))
+    splits = dataset_files(wildcards)["annotations"]
     pairs = [f"{split}={path}" for split, path in zip(splits, input.annotations, strict=True)]
     args = ["--annotations", *pairs]
     if input.durations:
@@ -100,7 +131,7 @@ def text_inputs(wildcards):
     glove = ds.get("text", {}).get("glove", {})
     if glove.get("source") == "file":
         inputs["glove"] = glove["path"]
-    if wcfg.tag_file(wildcards.dataset, ds) is None and not tagger_on_path():
+    if dataset_files(wildcards)["tags"] is None and not tagger_on_path():
         inputs["nltk_data"] = NLTK_DOWNLOAD
     return inputs
 
@@ -289,7 +320,7 @@ def fc7_shards(wildcards):
 
 
 def videos_dir(wildcards):
-    directory = wcfg.video_dir(wildcards.dataset, dataset_config(wildcards))
+    directory = dataset_files(wildcards)["videos"]
     if directory is None:
         raise ValueError(f"datasets.{wildcards.dataset}: features.source extract needs `videos`")
     return directory

@@ -3,11 +3,11 @@
 
 rule shapes:
     output:
-        annotations=expand("results/{{dataset}}/raw/{{dataset}}_sta_{split}.txt", split=SPLITS),
-        durations="results/{dataset}/raw/{dataset}_durations.csv",
-        tags="results/{dataset}/raw/{dataset}_tags.json",
-        events="results/{dataset}/raw/{dataset}_events.jsonl",
-        videos=directory("results/{dataset}/raw/videos"),
+        annotations=list(GENERATED_FILES["annotations"].values()),
+        durations=GENERATED_FILES["durations"][0],
+        tags=GENERATED_FILES["tags"],
+        events=EVENTS,
+        videos=directory(GENERATED_FILES["videos"]),
     log:
         "logs/{dataset}/shapes.log",
     wildcard_constraints:

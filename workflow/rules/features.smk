@@ -126,7 +126,7 @@ rule features_probe:
     """Linear probes of a generated dataset's clip features against its event records."""
     input:
         features=FEATURES,
-        events="results/{dataset}/raw/{dataset}_events.jsonl",
+        events=EVENTS,
     output:
         "results/{dataset}/features/probe.json",
     log:
