@@ -26,12 +26,14 @@ log = logging.getLogger("wsmr")
 
 
 def cmd_shapes(args) -> None:
-    from wsmr.data.shapes import generate
+    from wsmr.data.shapes import ShapesFiles, generate
 
     generator = json.loads(args.generator)
     with tracking.job_run(args.tracking, dataset=args.dataset, stage="shapes",
                           params=generator) as tracker:
-        summary = generate(args.out_dir, generator, args.dataset)
+        files = ShapesFiles(split_files(args.annotations), args.durations, args.tags,
+                            args.events, args.videos)
+        summary = generate(files, generator, args.dataset)
         tracker.log_metrics({"videos": summary["videos"], "events": summary["events"],
                              **{f"queries_{k}": v for k, v in summary["queries"].items()}})
 
@@ -488,9 +490,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     stages = parser.add_subparsers(dest="stage", required=True)
 
-    p = stage(stages, "shapes", cmd_shapes, "render the shapes dataset", "dataset", "out-dir",
-              dataset={"required": False, "default": "shapes"})
+    p = stage(stages, "shapes", cmd_shapes, "render the shapes dataset", "dataset", "videos",
+              dataset={"required": False, "default": "shapes"},
+              videos={"type": Path, "help": "the folder the videos go to"})
     p.add_argument("--generator", required=True, help="generator settings (JSON)")
+    p.add_argument("--annotations", nargs="+", required=True, metavar="SPLIT=FILE",
+                   help="each split's annotation file (Charades-STA format)")
+    p.add_argument("--durations", required=True, type=Path, help="the durations CSV")
+    p.add_argument("--tags", required=True, type=Path, help="the sentences' tags (JSON)")
+    p.add_argument("--events", required=True, type=Path, help="the event records (JSONL)")
 
     p = stage(stages, "samples", cmd_samples, "read annotation files into the samples contract",
               "dataset", "report")

@@ -20,6 +20,15 @@ def is_generated(ds_cfg: dict) -> bool:
     return "generator" in ds_cfg
 
 
+def configured_files(ds_cfg: dict) -> dict:
+    """The files a dataset's config names: split -> annotation file, durations files, the tags
+    that come with the sentences, the videos' folder (a generated dataset's come from the
+    workflow's `shapes` rule instead)."""
+    return {"annotations": dict(ds_cfg["annotations"]),
+            "durations": list(ds_cfg.get("durations", [])),
+            "tags": ds_cfg.get("tags"), "videos": ds_cfg.get("videos")}
+
+
 READER_KEYS = ("format", "val_fraction", "on_unrepairable")
 
 

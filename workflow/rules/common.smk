@@ -70,12 +70,7 @@ def dataset_files(wildcards):
     configured paths, or what the `shapes` rule writes."""
     ds = dataset_config(wildcards)
     if not wcfg.is_generated(ds):
-        return {
-            "annotations": dict(ds["annotations"]),
-            "durations": list(ds.get("durations", [])),
-            "tags": ds.get("tags"),
-            "videos": ds.get("videos"),
-        }
+        return wcfg.configured_files(ds)
     name = {"dataset": wildcards.dataset}
     return {
         "annotations": {s: f.format(**name) for s, f in GENERATED_FILES["annotations"].items()},
@@ -95,12 +90,16 @@ def annotation_inputs(wildcards):
     return {**inputs, "tags": [files["tags"]]} if files["tags"] else inputs
 
 
+def split_pairs(splits, paths):
+    """`train=F val=F ...`: each annotation file beside its split, as `--annotations` takes."""
+    return [f"{split}={path}" for split, path in zip(splits, paths, strict=True)]
+
+
 def annotation_args(wildcards, input):
     """`--annotations train=F test=F --durations F... --tags F`: the rule's own inputs, each
     annotation file beside its split (in the order annotation_inputs lists them)."""
     splits = dataset_files(wildcards)["annotations"]
-    pairs = [f"{split}={path}" for split, path in zip(splits, input.annotations, strict=True)]
-    args = ["--annotations", *pairs]
+    args = ["--annotations", *split_pairs(splits, input.annotations)]
     if input.durations:
         args += ["--durations", *input.durations]
     if "tags" in input.keys():

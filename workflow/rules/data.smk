@@ -21,11 +21,13 @@ rule shapes:
     params:
         tracking=tracking_uri,
         generator=lambda w: json.dumps(config["datasets"][w.dataset]["generator"]),
-        raw_dir=lambda w, output: os.path.dirname(output.durations),
+        annotations=lambda w, output: " ".join(split_pairs(SPLITS, output.annotations)),
     shell:
         wsmr(
             "shapes --dataset {wildcards.dataset}"
-            " --generator {params.generator:q} --out-dir {params.raw_dir}"
+            " --generator {params.generator:q} --annotations {params.annotations}"
+            " --durations {output.durations} --tags {output.tags} --events {output.events}"
+            " --videos {output.videos}"
         )
 
 

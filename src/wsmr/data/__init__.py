@@ -22,17 +22,17 @@ class DatasetFiles:
     tags: str | None = None
 
     @classmethod
-    def configured(cls, dataset: str, ds_cfg: dict) -> DatasetFiles:
-        """Where the config (or the generator) puts them; the workflow hands its rule's
-        inputs instead."""
-        return cls(cfg.annotation_files(dataset, ds_cfg), cfg.duration_files(dataset, ds_cfg),
-                   cfg.tag_file(dataset, ds_cfg))
+    def configured(cls, ds_cfg: dict) -> DatasetFiles:
+        """Where a real dataset's config puts them; the workflow hands its rule's inputs
+        instead."""
+        files = cfg.configured_files(ds_cfg)
+        return cls(files["annotations"], files["durations"], files["tags"])
 
 
 def read_dataset(dataset: str, ds_cfg: dict,
                  files: DatasetFiles | None = None) -> tuple[dict[str, list[dict]], dict]:
     """Read a dataset's annotation files into train/val/test samples, with a defect report."""
-    files = files or DatasetFiles.configured(dataset, ds_cfg)
+    files = files or DatasetFiles.configured(ds_cfg)
     defects = DefectLog(skip_unrepairable=dataset_value(ds_cfg, "on_unrepairable") == "skip")
     if ds_cfg["format"] == "charades_sta":
         durations = charades_sta.read_durations(files.durations)

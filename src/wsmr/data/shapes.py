@@ -255,10 +255,33 @@ def describe(event: Event, rng: np.random.Generator, n: int) -> list[tuple[list[
     return sentences
 
 
-def generate(out_dir: str | Path, gen: dict, dataset: str = "shapes") -> dict:
-    """Render every video and write annotations, durations, tags and event records."""
-    out_dir = Path(out_dir)
-    video_dir = out_dir / "videos"
+@dataclass(frozen=True)
+class ShapesFiles:
+    """Where a rendering goes: each split's annotation file (Charades-STA format), the durations
+    CSV, the tags that come with the sentences, the event records, the videos' folder."""
+    annotations: dict[str, Path]
+    durations: Path
+    tags: Path
+    events: Path
+    videos: Path
+
+    @classmethod
+    def under(cls, folder: str | Path, dataset: str, splits) -> ShapesFiles:
+        """All in one folder, named after the dataset (`shapes_sta_train.txt`, ...)."""
+        folder = Path(folder)
+        return cls({split: folder / f"{dataset}_sta_{split}.txt" for split in splits},
+                   folder / f"{dataset}_durations.csv", folder / f"{dataset}_tags.json",
+                   folder / f"{dataset}_events.jsonl", folder / "videos")
+
+
+def generate(out: ShapesFiles | str | Path, gen: dict, dataset: str = "shapes") -> dict:
+    """Render every video and write annotations, durations, tags and event records to `out`'s
+    files (a folder: `ShapesFiles.under` it)."""
+    files = out if isinstance(out, ShapesFiles) else ShapesFiles.under(out, dataset, gen["videos"])
+    if set(files.annotations) != set(gen["videos"]):
+        raise ValueError(f"annotation files for splits {sorted(files.annotations)}, but the "
+                         f"generator renders {sorted(gen['videos'])}")
+    video_dir = Path(files.videos)
     video_dir.mkdir(parents=True, exist_ok=True)
     lines = {split: [] for split in gen["videos"]}
     durations, tagged, records = [], {}, []
@@ -281,10 +304,10 @@ def generate(out_dir: str | Path, gen: dict, dataset: str = "shapes") -> dict:
                     tagged[sentence] = {"tokens": tokens, "tags": tags}
                     lines[split].append(f"{vid} {event.start:.3f} {event.end:.3f}##{sentence}\n")
     for split, split_lines in lines.items():
-        write_text(out_dir / f"{dataset}_sta_{split}.txt", "".join(split_lines))
-    write_text(out_dir / f"{dataset}_durations.csv", durations_csv(durations))
-    write_json(out_dir / f"{dataset}_tags.json", tagged)
-    write_jsonl(out_dir / f"{dataset}_events.jsonl", records)
+        write_text(files.annotations[split], "".join(split_lines))
+    write_text(files.durations, durations_csv(durations))
+    write_json(files.tags, tagged)
+    write_jsonl(files.events, records)
     summary = {"videos": len(durations), "events": len(records),
                "queries": {split: len(v) for split, v in lines.items()}}
     log.info("rendered %s", summary)
