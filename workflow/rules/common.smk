@@ -15,7 +15,8 @@ SPLITS = wcfg.SPLITS
 TRACKING = config["tracking"]["uri"] if config["tracking"]["enabled"] else "off"
 RUN = "results/{dataset}/runs/{method}/{variant}/seed{seed}"
 FEATURES = "results/{dataset}/features/c3d_pca500.h5"  # the features contract
-NLTK_DOWNLOAD = "resources/nltk_data/taggers/averaged_perceptron_tagger_eng"
+NLTK_ROOT = "resources/nltk_data"  # an NLTK_DATA folder
+NLTK_DOWNLOAD = f"{NLTK_ROOT}/taggers/averaged_perceptron_tagger_eng"
 GENERATED = [name for name, ds in config["datasets"].items() if wcfg.is_generated(ds)]
 
 # Every rule's `conda:` env, envs/wsmr.yaml, installs wsmr from this checkout, which its pip lines
@@ -136,7 +137,7 @@ def text_inputs(wildcards):
 
 
 def nltk_env(wildcards, input):
-    return f"NLTK_DATA={NLTK_DOWNLOAD.split('/taggers/')[0]}" if "nltk_data" in input.keys() else ""
+    return f"NLTK_DATA={NLTK_ROOT}" if "nltk_data" in input.keys() else ""
 
 
 def configured_download(path, block_of, key):

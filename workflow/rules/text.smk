@@ -41,7 +41,7 @@ rule nltk_data:
     resources:
         runtime=30,
     shell:
-        "wsmr nltk-data --out-dir resources/nltk_data 2> {log}"
+        f"wsmr nltk-data --out-dir {NLTK_ROOT} 2> {{log}}"
 
 
 rule glove:
