@@ -14,6 +14,7 @@ from wsmr.training import STATE, LoopSettings, learning_rate
 TINY = dict(hidden=32, heads=2, layers=1, dropout=0.1, k=3, ratios=None,
             exploration={"lambda1": 0.5, "lambda2": 2000}, train_nms=0.5, test_nms=0.5, top_n=5,
             mask_fraction=1 / 3, mask_weight=2.0, mask_tags=["NN", "VB"], decoder="bidirectional",
+            encoders="bidirectional",
             loss_on="masked", label_smoothing=0.0, rec_reduction="sum", rewards="rank",
             beta=0.1, share=True, proposal_clips=8, max_clips=200, max_words=20, epochs=3,
             batch_size=8, lr=1e-3, warmup_updates=10, warmup_init_lr=1e-7, grad_clip=10.0,
