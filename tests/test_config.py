@@ -85,6 +85,9 @@ def test_a_variant_predicts_with_another_checkpoint_only_when_it_trains_the_same
     with pytest.raises(ValueError, match=r"cpl/vote_longer .* trains differently on shapes: "
                                          r"\['epochs'\]"):
         wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_longer")
+    variants["vote_of_nothing"] = {"checkpoint_of": "nope"}
+    with pytest.raises(ValueError, match="'nope', which is not a configured variant"):
+        wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_of_nothing")
     variants["vote_of_vote"] = {"checkpoint_of": "vote"}
     with pytest.raises(ValueError, match="predicts with another's checkpoint itself"):
         wcfg.checkpoint_variant(config, "shapes", "cpl", "vote_of_vote")

@@ -91,6 +91,9 @@ def checkpoint_variant(config: dict, dataset: str, method: str, variant: str) ->
     trained = config["methods"][method]["variants"][variant].get("checkpoint_of", variant)
     if trained == variant:
         return variant
+    if config["methods"][method]["variants"].get(trained) is None:
+        raise ValueError(f"config: {method}/{variant} has checkpoint_of {trained!r}, which is "
+                         "not a configured variant")
     own = method_settings(config, dataset, method, variant)
     other = method_settings(config, dataset, method, trained)
     if config["methods"][method]["variants"][trained].get("checkpoint_of", trained) != trained:
