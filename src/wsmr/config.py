@@ -88,23 +88,25 @@ def checkpoint_variant(config: dict, dataset: str, method: str, variant: str) ->
     settings the method's registry entry lists as `inference`; anything else is an error."""
     from wsmr.methods import entry
 
-    trained = config["methods"][method]["variants"][variant].get("checkpoint_of", variant)
+    variants = config["methods"][method]["variants"]
+    trained = variants[variant].get("checkpoint_of", variant)
     if trained == variant:
         return variant
-    if config["methods"][method]["variants"].get(trained) is None:
+    if variants.get(trained) is None:
         raise ValueError(f"config: {method}/{variant} has checkpoint_of {trained!r}, which is "
                          "not a configured variant")
-    own = method_settings(config, dataset, method, variant)
-    other = method_settings(config, dataset, method, trained)
-    if config["methods"][method]["variants"][trained].get("checkpoint_of", trained) != trained:
+    if variants[trained].get("checkpoint_of", trained) != trained:
         raise ValueError(f"config: {method}/{variant} has checkpoint_of {trained!r}, which "
                          "predicts with another's checkpoint itself")
+    own = method_settings(config, dataset, method, variant)
+    other = method_settings(config, dataset, method, trained)
+    inference = entry(method).inference
     differ = sorted(k for k in own.keys() | other.keys()
-                    if own.get(k) != other.get(k) and k not in entry(method).inference)
+                    if own.get(k) != other.get(k) and k not in inference)
     if differ:
         raise ValueError(f"config: {method}/{variant} predicts with {trained!r}'s checkpoint but "
-                         f"trains differently on {dataset}: {differ} (only "
-                         f"{list(entry(method).inference)} may differ)")
+                         f"trains differently on {dataset}: {differ} (only {list(inference)} "
+                         "may differ)")
     return trained
 
 
