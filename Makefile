@@ -40,8 +40,11 @@ lint: setup
 	$(BIN)/snakefmt --check Snakefile workflow
 	$(RUN) snakemake --lint
 
+# two pytest-xdist workers, a file's tests on one (tests/conftest.py): the test DAGs' jobs and
+# the unit tests share both cores
+TEST_WORKERS ?= 2
 test: setup
-	$(RUN) python -m pytest -m "not slow" --durations=20
+	$(RUN) python -m pytest -m "not slow" -n $(TEST_WORKERS) --durations=20
 
 $(BIN)/.installed-slurm: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,slurm]'

@@ -21,6 +21,41 @@ def shared() -> Path:
     return SHARED
 
 
+# the test files that read the small DAG (the `small_dag` fixture below): one pytest-xdist
+# worker runs them all, so that DAG runs once (collection checks the list)
+SMALL_DAG_FILES = ("test_pipeline.py", "test_own_video.py")
+
+
+@pytest.hookimpl(optionalhook=True)   # a hook of pytest-xdist: only with it installed
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs the tests on two pytest-xdist workers, a file's tests on one worker (so
+    its module fixtures run once) and the small DAG's files on one."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "small_dag" if Path(path).name in SMALL_DAG_FILES else path
+
+    return ByFile(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "small_dag" in item.fixturenames and item.path.name not in SMALL_DAG_FILES:
+            raise pytest.UsageError(f"{item.nodeid} reads the small DAG: add its file to "
+                                    "SMALL_DAG_FILES in tests/conftest.py")
+
+
+def pytest_configure(config):
+    """Two workers on two cores: each runs torch on one thread, not two threads apiece (the
+    test DAGs' jobs set their own threads)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _tracking_off(monkeypatch):
     """Unit tests never write to an MLflow store unless a test turns tracking on itself."""

@@ -132,6 +132,17 @@ def test_write_jsonl_refuses_nan_naming_file_and_record(tmp_path):
     assert not (tmp_path / "out.jsonl").exists()
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_write_json_refuses_a_number_that_is_not_finite_naming_the_file(tmp_path, value):
+    from wsmr.io import write_json
+
+    with pytest.raises(ValueError, match=r"metrics\.json: holds a number that is not finite"):
+        write_json(tmp_path / "metrics.json", {"R1_IoU0.5": 12.5, "mIoU": {"seed0": value}})
+    assert not (tmp_path / "metrics.json").exists()
+    write_json(tmp_path / "metrics.json", {"mIoU": 12.5})
+    assert (tmp_path / "metrics.json").read_text() == '{\n  "mIoU": 12.5\n}\n'
+
+
 # --- splits and durations --------------------------------------------------------------------
 
 def test_empty_split_is_an_error_with_the_counts(defective):

@@ -37,7 +37,13 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """NaN and infinity are refused, as in `write_jsonl`: an error naming the file."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError:
+        raise ValueError(f"{path}: holds a number that is not finite (NaN or infinity): "
+                         f"{str(obj)[:200]}") from None
+    write_text(path, text + "\n")
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
