@@ -48,12 +48,13 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_configure(config):
-    """Two workers on two cores: each runs torch on one thread, not two threads apiece (the
-    test DAGs' jobs set their own threads)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    """Under pytest-xdist, each worker's torch gets its share of the cores: two workers on two
+    cores run a thread each, not two apiece (the test DAGs' jobs set their own threads)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1))
+    if workers > 1:
         import torch
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 @pytest.fixture(autouse=True)

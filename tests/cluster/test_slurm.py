@@ -1,4 +1,4 @@
-"""A headline DAG (Random over two seeds) on a real SLURM cluster through workflow/profiles/slurm,
+"""A headline DAG (Random and SCN over two seeds) on a real SLURM cluster through workflow/profiles/slurm,
 logging to an MLflow tracking server, with the commands of docs/cluster.md, "Running on a
 cluster"; then a job that fails on the node, and the DAG resumed without recomputing what had
 finished."""
@@ -20,22 +20,23 @@ TABLE = "results/tables/shapes.headline.csv"   # the headline rows keep the job 
 # the second dataset's branch: its samples job, which fails on the node and is resumed (each sbatch
 # job here costs ~20 s whatever it runs: the shapes branch has the method jobs)
 MINI_SAMPLES = "results/mini/samples/report.json"
-SHAPES_JOBS = {"shapes", "samples", "table"} | {f"{stage}-random-default-s{seed}"
-                                               for stage in ("train", "predict", "evaluate")
-                                               for seed in (0, 1)}
+SHAPES_JOBS = ({"shapes", "samples", "text", "extract-shard0", "extract-shard1", "pca", "table",
+                "other_query"}
+               | {f"{stage}-{row}-s{seed}" for stage in ("train", "predict", "evaluate")
+                  for row in ("random-default", "scn-full") for seed in (0, 1)})
 GPU_RULES = {"train", "extract_fc7"}   # the profile's `gpu: 1`
 # the Snakefile's localrules in this DAG: Snakemake runs them on the login node, not through sbatch
-LOCAL_RULES = {"table"}
+LOCAL_RULES = {"table", "other_query_samples"}
 MINI_JOBS = {"samples"}
 
-# The headline cut to Random: each sbatch job costs ~20 s here whatever it runs, and the cluster's
-# part (submission, resources, a failed job's report, resuming) is the same for every rule; the
-# small DAG test runs the rest. Two seeds, where the small config has one: the table's mean and
+# The headline cut to Random and SCN: each sbatch job costs ~20 s here whatever it runs. SCN
+# brings the feature jobs (extraction on the profile's GPU, PCA) and the text job, Random the
+# blind branch; the small DAG test runs the other methods. Two seeds, where the small config has one: the table's mean and
 # std over seeds. And a second dataset, in the Charades-STA format: its test split names a video
 # (v9) that the durations file lacks, an unrepairable defect, so its `samples` job fails on the
 # node. The shapes branch of the DAG does not depend on it and finishes.
 MINI_CONFIG = """\
-headline: [random/default]
+headline: [random/default, scn/full]
 seeds: [0, 1]
 datasets:
   mini:
@@ -156,6 +157,7 @@ def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
                   .get("train_threads", 2))
     assert ((train["NumCPUs"], train["MinMemory"], train["TimeLimit"])
             == (threads, "4000M", "2:00:00"))
+    assert {rule(job) for job in dag.jobs} >= GPU_RULES | {"text", "pca_features"}
     for job in dag.jobs:   # the profile's gpu, for its GPU rules only
         assert job["tres-per-job"] == ("gres:gpu:1" if rule(job) in GPU_RULES else "N/A"), job
 
@@ -163,6 +165,7 @@ def test_every_job_went_through_sbatch_with_its_rule_resources(dag):
 def test_the_table_and_one_mlflow_run_per_job_on_the_server(dag):
     lines = (dag.workdir / TABLE).read_text().splitlines()
     assert any(line.startswith("random,default,ours,2,") for line in lines)
+    assert any(line.startswith("scn,full,ours,2,") for line in lines)
     runs = dag.finished.shapes_runs
     found = runs[runs["tags.stage"] != "run"]   # one run per job; "run": a seed's parent run
     names = list(found["tags.mlflow.runName"])
@@ -172,7 +175,8 @@ def test_the_table_and_one_mlflow_run_per_job_on_the_server(dag):
     assert SHAPES_JOBS <= set(names)
     assert set(found["status"]) == {"FINISHED"} and set(found["tags.dataset"]) == {"shapes"}
     trained = found[found["tags.stage"] == "train"]
-    assert set(trained["tags.method"]) >= {"random"} and set(trained["tags.seed"]) == {"0", "1"}
+    assert set(trained["tags.method"]) == {"random", "scn"}
+    assert set(trained["tags.seed"]) == {"0", "1"}
     parents = runs[runs["tags.stage"] == "run"]
     assert set(trained["tags.mlflow.parentRunId"]) <= set(parents["run_id"])
 
