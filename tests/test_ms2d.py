@@ -19,10 +19,10 @@ from wsmr.methods.ms2d.loss import (
     scaled_iou_bce,
 )
 from wsmr.methods.ms2d.maps import cell_bounds, moment_map, resample, upper_triangle, valid_cells
-from wsmr.methods.ms2d.model import MS2DNetwork
+from wsmr.methods.ms2d.model import MS2DNetwork, layer_weights
 
 SMALL = dict(scales=[6, 3], dense_widths=16, dim=8, text_layers=1, conv_layers=2, kernel=3,
-             top_k=4, caption_hidden=8, caption_reads="moments", normalise="gap",
+             conv_mask="valid", top_k=4, caption_hidden=8, caption_reads="moments", normalise="gap",
              l_min=0.1, l_max=0.7, lambda_rec=1.0, supervision="weak", min_iou=0.5, max_iou=1.0,
              test_nms=0.5, top_n=5, max_clips=200, max_words=20, epochs=1, batch_size=8, lr=1e-3,
              warmup_updates=0, warmup_init_lr=0.0, grad_clip=10.0, select_on="R1_IoU0.5")
@@ -176,6 +176,40 @@ def test_a_query_scores_the_same_alone_or_in_a_padded_batch():
         assert torch.allclose(together[j]["scores"][1], alone[j]["scores"][0], atol=1e-5)
         assert (together[j]["scores"][:, ~model.valid(j)] == 0).all()
         assert ((together[j]["scores"] > 0) == model.valid(j)).all()
+
+
+def test_tan_weights_divide_by_the_valid_cells_in_the_window_and_widen_the_mask():
+    """2D-TAN's masked convolutions on a 3 x 3 map of moments (upper triangle valid), kernel 3:
+    layer 1 divides each output by the valid cells of its 3 x 3 window; the cells below the
+    diagonal that see one become valid for layer 2, so it divides by more."""
+    valid = upper_triangle(3)
+    first, second = layer_weights(valid, 2, 3, "tan")
+    # valid cells in each 3 x 3 window (zero padding) of the upper triangle
+    counts = torch.tensor([[3, 5, 4], [3, 6, 5], [1, 3, 3]], dtype=torch.float32)
+    assert torch.allclose(first, 1 / counts)
+    # every cell saw a valid one, so layer 2's windows count all their (in-map) cells
+    assert torch.allclose(second, 1 / torch.tensor([[4, 6, 4], [6, 9, 6], [4, 6, 4.0]]))
+    assert torch.equal(layer_weights(valid, 2, 3, "valid"), valid.float().expand(2, -1, -1))
+    # on a bigger sparse map, a cell far from every valid one stays 0 after one layer
+    sparse = torch.zeros(7, 7, dtype=torch.bool)
+    sparse[0, 0] = True
+    assert layer_weights(sparse, 1, 3, "tan")[0, 3, 3] == 0
+
+
+def test_tan_convs_change_the_scores_and_keep_them_on_the_valid_cells():
+    torch.manual_seed(0)
+    video, n_clips = torch.randn(2, 9, 5), torch.tensor([9, 4])
+    words, n_words = torch.randint(5, 20, (2, 6)), torch.tensor([6, 3])
+    outputs = {}
+    for mask in ("valid", "tan"):
+        torch.manual_seed(1)   # the same weights: only the masks differ
+        model = MS2DNetwork(torch.randn(20, 6), 5, {**SMALL, "conv_mask": mask}).eval()
+        outputs[mask] = model(video, n_clips, words, n_words)
+    for j in range(2):
+        valid = valid_cells(SMALL["scales"][j], SMALL["dense_widths"])
+        tan = outputs["tan"][j]
+        assert (tan["scores"][:, ~valid] == 0).all() and (tan["cross_modal"][:, ~valid] == 0).all()
+        assert not torch.allclose(tan["scores"], outputs["valid"][j]["scores"])
 
 
 def train_on_toy(tmp_path, variant, **overrides):

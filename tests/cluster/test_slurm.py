@@ -1,7 +1,7 @@
-"""A headline DAG (Random and SCN over two seeds) on a real SLURM cluster through workflow/profiles/slurm,
-logging to an MLflow tracking server, with the commands of docs/cluster.md, "Running on a
-cluster"; then a job that fails on the node, and the DAG resumed without recomputing what had
-finished."""
+"""A headline DAG (Random and SCN over two seeds) on a real SLURM cluster through
+workflow/profiles/slurm, logging to an MLflow tracking server, with the commands of
+docs/cluster.md, "Running on a cluster"; then a job that fails on the node, and the DAG resumed
+without recomputing what had finished."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ GPU_RULES = {"train", "extract_fc7"}   # the profile's `gpu: 1`
 LOCAL_RULES = {"table", "other_query_samples"}
 MINI_JOBS = {"samples"}
 
-# The headline cut to Random and SCN: each sbatch job costs ~20 s here whatever it runs. SCN
-# brings the feature jobs (extraction on the profile's GPU, PCA) and the text job, Random the
-# blind branch; the small DAG test runs the other methods. Two seeds, where the small config has one: the table's mean and
-# std over seeds. And a second dataset, in the Charades-STA format: its test split names a video
-# (v9) that the durations file lacks, an unrepairable defect, so its `samples` job fails on the
-# node. The shapes branch of the DAG does not depend on it and finishes.
+# The headline cut to Random and SCN: each sbatch job costs ~20 s here whatever it runs. SCN brings
+# the feature jobs (extraction on the profile's GPU, PCA) and the text job, Random the blind branch;
+# the small DAG test runs the other methods. Two seeds, where the small config has one: the table's
+# mean and std over seeds. And a second dataset, in the Charades-STA format: its test split names a
+# video (v9) that the durations file lacks, an unrepairable defect, so its `samples` job fails on
+# the node. The shapes branch of the DAG does not depend on it and finishes.
 MINI_CONFIG = """\
 headline: [random/default, scn/full]
 seeds: [0, 1]

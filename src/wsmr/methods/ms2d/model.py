@@ -3,8 +3,9 @@
 - text: frozen GloVe -> BiLSTM; the sentence is the last layer's final states, both directions.
 - video: clips -> FC (d_v) -> per scale, N_j segments -> 2D map of max-pooled candidates.
 - fusion: (W_T f_T) * (W_M F_M), L2-normalised over channels at every cell; then a stack of
-  2D convolutions, masked to the valid cells after every layer; score map = sigmoid(FC), its
-  logits kept for the losses (BCE from logits is the form CUDA autocast accepts).
+  2D convolutions, each output weighted by `layer_weights` (`conv_mask`: 0/1 on the valid cells,
+  or 2D-TAN's reweighting); score map = sigmoid(FC), its logits kept for the losses (BCE from
+  logits is the form CUDA autocast accepts).
 - caption: LSTM over <bos> + the query (teacher forcing), its states concatenated with a
   candidate's feature, a second LSTM, an FC to the word-embedding space, scored against the
   GloVe vectors: log P(w_l | candidate, w_<l).
@@ -37,6 +38,25 @@ class TextEncoder(nn.Module):
         return torch.cat([final[-2], final[-1]], dim=-1)   # last layer, forward and backward
 
 
+def layer_weights(valid: torch.Tensor, layers: int, kernel: int, conv_mask: str) -> torch.Tensor:
+    """(layers, N, N) what each 2D convolution's output is multiplied by.
+
+    "valid": 1 on the valid cells, 0 elsewhere, after every layer. "tan": 2D-TAN's masked
+    convolutions (microsoft/2D-TAN, MapConv): each output is divided by the number of cells of
+    its kernel window that were valid going into the layer, and is 0 where there was none; every
+    cell with one becomes valid for the next layer, so the mask widens by kernel // 2 cells a
+    layer and an output keeps the scale of a mean over its valid neighbours."""
+    if conv_mask == "valid":
+        return valid.float().expand(layers, -1, -1)
+    ones = torch.ones(1, 1, kernel, kernel, device=valid.device)
+    mask, weights = valid.float(), []
+    for _ in range(layers):
+        count = F.conv2d(mask[None, None], ones, padding=kernel // 2)[0, 0].round()
+        weights.append(torch.where(count > 0, 1 / count.clamp(min=1), 0.0))
+        mask = (count > 0).float()
+    return torch.stack(weights) if weights else valid.float().expand(0, -1, -1)
+
+
 class TemporalNetwork(nn.Module):
     """Fusion and the masked 2D convolutions over one scale's map; shared by every scale."""
 
@@ -48,14 +68,16 @@ class TemporalNetwork(nn.Module):
                                    for _ in range(layers))
         self.scorer = nn.Conv2d(dim, 1, 1)
 
-    def forward(self, text, moments, valid):
-        """text (B, d), moments (B, N, N, d), valid (N, N) -> cross-modal features (B, N, N, d),
-        score logits and scores (B, N, N); the features and scores are zero outside the valid
-        cells, the logits there are not read."""
+    def forward(self, text, moments, valid, weights):
+        """text (B, d), moments (B, N, N, d), valid (N, N), each layer's output weights
+        (layers, N, N) -> cross-modal features (B, N, N, d), score logits and scores (B, N, N);
+        the features and scores are zero outside the valid cells, the logits there are not
+        read."""
         fused = F.normalize(self.text(text)[:, None, None, :] * self.moments(moments), dim=-1)
         x = fused.permute(0, 3, 1, 2) * valid
-        for conv in self.convs:
-            x = F.relu(conv(x)) * valid
+        for conv, weight in zip(self.convs, weights, strict=True):
+            x = F.relu(conv(x)) * weight
+        x = x * valid
         logits = in_float32(self.scorer, x).squeeze(1)
         return x.permute(0, 2, 3, 1), logits, torch.sigmoid(logits) * valid
 
@@ -96,7 +118,10 @@ class MS2DNetwork(nn.Module):
         self.temporal = TemporalNetwork(s["dim"], s["conv_layers"], s["kernel"])
         self.caption = CaptionModule(self.glove, s["dim"], s["caption_hidden"])
         for j, n in enumerate(self.scales):
-            self.register_buffer(f"valid{j}", valid_cells(n, s["dense_widths"]), persistent=False)
+            valid = valid_cells(n, s["dense_widths"])
+            self.register_buffer(f"valid{j}", valid, persistent=False)
+            self.register_buffer(f"weights{j}", layer_weights(valid, s["conv_layers"], s["kernel"],
+                                                              s["conv_mask"]), persistent=False)
 
     def valid(self, j: int) -> torch.Tensor:
         return getattr(self, f"valid{j}")
@@ -109,7 +134,8 @@ class MS2DNetwork(nn.Module):
         outputs = []
         for j, n in enumerate(self.scales):   # a handful of scales, each batched
             moments = moment_map(resample(clips, n_clips, n))
-            cross_modal, logits, scores = self.temporal(text, moments, self.valid(j))
+            cross_modal, logits, scores = self.temporal(text, moments, self.valid(j),
+                                                        getattr(self, f"weights{j}"))
             outputs.append({"moments": moments, "cross_modal": cross_modal, "logits": logits,
                             "scores": scores})
         return outputs
