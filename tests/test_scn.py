@@ -168,3 +168,17 @@ def test_causal_encoders_score_a_clip_from_the_clips_up_to_it(encoders):
     same_before = torch.allclose(scores[:6], moved[:6], atol=1e-6)
     assert same_before == (encoders == "causal")
     assert not torch.allclose(scores[6:], moved[6:], atol=1e-6)
+
+
+@pytest.mark.parametrize("variant, width", [("full", 4), ("official", 2)])
+def test_feed_forward_width_follows_the_variant(variant, width):
+    """`official` has the authors' feed-forward (fc1: hidden -> 2 x hidden), `full` the
+    Transformer's 4 x hidden."""
+    from wsmr import config as wcfg
+    from wsmr.methods.scn.model import SCNNetwork
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    settings = wcfg.method_settings(config, "charades", "scn", variant)
+    net = SCNNetwork(torch.randn(30, 8), feature_dim=6, n_ratios=2, s=settings)
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.Sequential)]
+    assert layers and {m[0].out_features for m in layers} == {width * settings["hidden"]}

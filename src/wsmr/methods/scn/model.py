@@ -34,15 +34,17 @@ class Layer(nn.Module):
     residuals."""
 
     def __init__(self, dim: int, heads: int, dropout: float,
-                 attention_dropout: float | None = None):
+                 attention_dropout: float | None = None, feed_forward: int = 4):
+        """`feed_forward`: the feed-forward's inner width, a multiple of `dim`."""
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
                                                     batch_first=True)
         self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
                                                      batch_first=True)
-        self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Dropout(dropout),
-                                          nn.Linear(4 * dim, dim))
+        width = feed_forward * dim
+        self.feed_forward = nn.Sequential(nn.Linear(dim, width), nn.ReLU(), nn.Dropout(dropout),
+                                          nn.Linear(width, dim))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
 
@@ -64,14 +66,15 @@ class Backbone(nn.Module):
     """Projections of clips and words into the model's space, and a transformer stack for each."""
 
     def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
-                 dropout: float, attention_dropout: float | None = None):
-        """`attention_dropout`: dropout on the attention weights (default: `dropout`)."""
+                 dropout: float, attention_dropout: float | None = None, feed_forward: int = 4):
+        """`attention_dropout`: dropout on the attention weights (default: `dropout`);
+        `feed_forward`: each layer's feed-forward width, a multiple of `dim`."""
         super().__init__()
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
         def layer():
-            return Layer(dim, heads, dropout, attention_dropout)
+            return Layer(dim, heads, dropout, attention_dropout, feed_forward)
         self.video_stack = nn.ModuleList(layer() for _ in range(layers))
         self.word_stack = nn.ModuleList(layer() for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
@@ -104,7 +107,7 @@ class SCNNetwork(nn.Module):
         self.glove = nn.Embedding.from_pretrained(embeddings, freeze=True)
         def make():
             return Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"], s["layers"],
-                            s["dropout"])
+                            s["dropout"], feed_forward=s["feed_forward"])
         self.proposal_module = make()
         self.completion_module = self.proposal_module if s["share"] else make()
         self.scorer = nn.Linear(s["hidden"], n_ratios)
