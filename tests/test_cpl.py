@@ -164,32 +164,36 @@ def test_a_query_is_read_the_same_alone_or_in_a_padded_batch():
     assert torch.allclose(widths[1], alone_w[0], atol=1e-5)
 
 
-@pytest.mark.slow
-def test_learns_to_ground_on_the_feature_twin(tmp_path):
-    """Weakly supervised, at config.yaml's loss settings on a smaller network, with the epoch
-    chosen on validation: CPL's reconstruction loss falls and it localises the twin's test
-    queries better than Random. At this budget it does not beat the best blind window fit on
-    the training boundaries (docs/cpl.md, "Measured")."""
+def test_grounds_the_query_on_the_stream_twin(tmp_path):
+    """Weakly supervised, at config.yaml's loss settings on a smaller network and a one-minute
+    budget (12 epochs at lr 3e-3), the epoch chosen on validation: on the twin of the default
+    stream layout, CPL's reconstruction loss falls, it beats Random (5 seeds) and `prior` on
+    R@1 IoU=0.3, 0.5 and mIoU, and given another moment's words it loses at least half of its
+    R@1 IoU=0.5 margin over Random (docs/cpl.md, "On the feature-level twin")."""
     import csv
+    import dataclasses
     from pathlib import Path
 
     import yaml
 
-    from toy_features import build
+    from toy_features import build, stream_generator
     from wsmr import config as wcfg
+    from wsmr.controls import other_query_samples
     from wsmr.evaluation import evaluate_files
-    from wsmr.io import read_jsonl
+    from wsmr.io import read_jsonl, write_jsonl
     from wsmr.methods.base import Job
     from wsmr.methods.cpl import CPL
+    from wsmr.methods.prior import Prior
     from wsmr.methods.random_baseline import RandomBaseline
     from wsmr.tracking import Tracker
 
-    toy = build(tmp_path / "toy", {"train": 16, "val": 8, "test": 8}, queries_per_event=4)
+    toy = build(tmp_path / "toy", {"train": 24, "val": 8, "test": 8}, queries_per_event=4,
+                generator=stream_generator())
     dataset = {"name": "toy", "ratios": [0.167, 0.25, 0.333, 0.5], "ious": [0.3, 0.5],
                "clip_stride_s": 1.0}
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     settings = {**wcfg.method_settings(config, "shapes", "cpl", "full"),
-                "hidden": 32, "heads": 2, "epochs": 30, "lr": 1e-3, "warmup_updates": 50}
+                "hidden": 32, "heads": 2, "epochs": 12, "lr": 3e-3, "warmup_updates": 50}
     cpl = CPL(Job(dataset, "cpl", "full", settings, seed=0))
     cpl.train(toy, tmp_path / "run", Tracker(False))
     with (tmp_path / "run/history.csv").open() as f:
@@ -197,11 +201,30 @@ def test_learns_to_ground_on_the_feature_twin(tmp_path):
     assert sum(rec[-3:]) / 3 < 0.8 * rec[0], rec
 
     test = read_jsonl(toy.samples["test"])
-    learned = evaluate_files(cpl.predict(toy, tmp_path / "run", "test"), test, [0.5])
+    ious = [0.3, 0.5]
+    predictions = cpl.predict(toy, tmp_path / "run", "test")
+    learned = evaluate_files(predictions, test, ious)
     random = [evaluate_files(RandomBaseline(Job(dataset, "random", "default",
                                                 {"nms": 0.5, "top_n": 5, "max_steps": 200},
-                                                seed)).predict(toy, None, "test"),
-                             test, [0.5]) for seed in range(5)]
-    for metric in ("R1_IoU0.5", "mIoU"):
+                                                seed)).predict(toy, None, "test"), test, ious)
+              for seed in range(5)]
+    prior = Prior(Job(dataset, "prior", "default", config["methods"]["prior"]["settings"], 0))
+    prior.train(toy, tmp_path / "prior", Tracker(False))
+    blind = evaluate_files(prior.predict(toy, tmp_path / "prior", "test"), test, ious)
+    for metric in ("R1_IoU0.3", "R1_IoU0.5", "mIoU"):
         values = [r[metric] for r in random]
-        assert learned[metric] > np.mean(values) + np.std(values), (metric, learned, values)
+        assert learned[metric] > max(np.mean(values) + np.std(values), blind[metric]), (
+            metric, learned, values, blind)
+
+    # the other-query control: the same checkpoint, each query with another moment's words
+    rewritten, _ = other_query_samples(test)
+    write_jsonl(tmp_path / "other_query.jsonl", rewritten)
+    control = dataclasses.replace(toy, samples={**toy.samples,
+                                                "test": tmp_path / "other_query.jsonl"},
+                                  _cache={})
+    kept = [s for s in test if s["qid"] in {r["qid"] for r in rewritten}]
+    other = evaluate_files(cpl.predict(control, tmp_path / "run", "test"), kept, ious)
+    reference = evaluate_files([p for p in predictions if p["qid"] in {s["qid"] for s in kept}],
+                               kept, ious)
+    margin = learned["R1_IoU0.5"] - np.mean([r["R1_IoU0.5"] for r in random])
+    assert reference["R1_IoU0.5"] - other["R1_IoU0.5"] >= margin / 2, (reference, other)

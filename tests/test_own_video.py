@@ -26,10 +26,11 @@ def small_config() -> dict:
     """The small DAG's config, with config.yaml's ms2d/supervised (the DAG leaves it out)."""
     read = lambda path: yaml.safe_load(path.read_text())
     full = read(ROOT / "config.yaml")
-    supervised = full["methods"]["ms2d"]["variants"]["supervised"]
+    # the variant's own `datasets` entry is merged last: SUPERVISED goes there
+    supervised = wcfg.deep_merge(full["methods"]["ms2d"]["variants"]["supervised"],
+                                 {"datasets": {"shapes": SUPERVISED}})
     config = wcfg.deep_merge(full, read(ROOT / ".test/config.yaml"))
-    return wcfg.deep_merge(config, {"methods": {"ms2d": {"variants": {"supervised": supervised},
-                                                         "datasets": {"shapes": SUPERVISED}}}})
+    return wcfg.deep_merge(config, {"methods": {"ms2d": {"variants": {"supervised": supervised}}}})
 
 
 def videos_of_test_split(workdir: Path) -> dict[str, list[dict]]:

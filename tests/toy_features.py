@@ -7,6 +7,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import yaml
 
 from wsmr.data.shapes import COLOURS, SHAPES, VERBS, describe, plan_video
 from wsmr.features import store
@@ -15,7 +16,7 @@ from wsmr.methods.base import RunInputs
 from wsmr.text.vocabulary import build_vocabulary, write_vocabulary
 from wsmr.video.decode import clip_seconds
 
-GENERATOR = {"fps": 8, "events_per_video": 3, "duration_s": [20.0, 28.0]}
+GENERATOR = {"fps": 8, "layout": "tiled", "events_per_video": 3, "duration_s": [20.0, 28.0]}
 CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *VERBS])}
 STRIDE = 8  # frames between clips, as C3D's
 
@@ -31,9 +32,16 @@ def clip_features(n_frames, events, rng, noise):
     return features
 
 
+def stream_generator() -> dict:
+    """config.yaml's default `shapes` layout, for the twin: a blind window gains little there."""
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    return config["datasets"]["shapes"]["generator"]
+
+
 def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise: float = 0.3,
-          seed: int = 0) -> RunInputs:
-    """Write features, tokenised samples, vocabulary and embeddings under `root`."""
+          seed: int = 0, generator: dict = GENERATOR) -> RunInputs:
+    """Write features, tokenised samples, vocabulary and embeddings under `root`, the events
+    planned by `generator`: the earlier tiled layout unless told (docs/shapes.md)."""
     root.mkdir(parents=True, exist_ok=True)
     samples, features = {}, {}
     for split_index, (split, count) in enumerate(videos.items()):
@@ -41,20 +49,22 @@ def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise:
         for i in range(count):
             rng = np.random.default_rng([seed, split_index, i])
             vid = f"{split}{i}"
-            n_frames, events = plan_video(rng, vid, split, GENERATOR)
+            n_frames, events = plan_video(rng, vid, split, generator)
             features[vid] = clip_features(n_frames, events, rng, noise)
             for e, event in enumerate(events):
+                if not event.queried:
+                    continue
                 for q, (tokens, tags) in enumerate(describe(event, rng, queries_per_event)):
                     samples[split].append({
                         "qid": f"{vid}:{e}:{q}", "vid": vid,
-                        "duration": n_frames / GENERATOR["fps"],
+                        "duration": n_frames / generator["fps"],
                         "start": event.start, "end": event.end, "sentence": " ".join(tokens),
                         "tokens": tokens, "tags": tags})
     with h5py.File(root / "features.h5", "w") as h5:
         for vid, array in features.items():
             # clip i codes the stride of frames [8i, 8i + 8), as C3D's clip i starts it
-            store.put(h5, vid, array, clip_seconds(len(array) * STRIDE, GENERATOR["fps"]),
-                      GENERATOR["fps"])
+            store.put(h5, vid, array, clip_seconds(len(array) * STRIDE, generator["fps"]),
+                      generator["fps"])
     paths = {}
     for split, rows in samples.items():
         paths[split] = root / f"{split}.jsonl"
