@@ -19,6 +19,9 @@ from wsmr.video.decode import clip_seconds
 GENERATOR = {"fps": 8, "layout": "tiled", "events_per_video": 3, "duration_s": [20.0, 28.0]}
 CODES = {name: i for i, name in enumerate([*COLOURS, *SHAPES, *VERBS])}
 STRIDE = 8  # frames between clips, as C3D's
+# the twin's dataset settings, as the learning tests' jobs read them (SCN's ratios)
+DATASET = {"name": "toy", "ratios": [0.167, 0.25, 0.333, 0.5], "ious": [0.3, 0.5],
+           "clip_stride_s": 1.0}
 
 
 def clip_features(n_frames, events, rng, noise):
@@ -75,3 +78,17 @@ def build(root: Path, videos: dict[str, int], queries_per_event: int = 2, noise:
     np.save(root / "embeddings.npy", vectors)
     return RunInputs(samples=paths, features=root / "features.h5", vocab=root / "vocab.json",
                      embeddings=root / "embeddings.npy")
+
+
+def random_scores(inputs: RunInputs, ious: list[float], seeds: int = 5) -> list[dict]:
+    """Random's test metrics on the twin, one dict per seed: the floor a learning test beats."""
+    from wsmr.evaluation import evaluate_files
+    from wsmr.io import read_jsonl
+    from wsmr.methods.base import Job
+    from wsmr.methods.random_baseline import RandomBaseline
+
+    test = read_jsonl(inputs.samples["test"])
+    settings = {"nms": 0.5, "top_n": 5, "max_steps": 200}
+    return [evaluate_files(RandomBaseline(Job(DATASET, "random", "default", settings, seed))
+                           .predict(inputs, None, "test"), test, ious)
+            for seed in range(seeds)]
