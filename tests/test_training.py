@@ -1,6 +1,7 @@
-"""The shared training loop: its schedule, and resuming after an interruption."""
+"""The shared training loop: its schedule, resuming after an interruption, early stopping."""
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from toy_features import build
 from wsmr.methods.base import Job
 from wsmr.methods.scn import SCN
 from wsmr.tracking import Tracker
-from wsmr.training import STATE, LoopSettings, learning_rate
+from wsmr.training import STATE, Loop, LoopSettings, learning_rate
 
 TINY = dict(hidden=32, heads=2, layers=1, dropout=0.1, feed_forward=4, k=3, ratios=None,
             exploration={"lambda1": 0.5, "lambda2": 2000}, train_nms=0.5, test_nms=0.5, top_n=5,
@@ -74,3 +75,38 @@ def history_without_timing(run_dir):
     with (run_dir / "history.csv").open() as f:
         return [{k: v for k, v in row.items() if k not in ("epoch_time_s", "samples_per_s")}
                 for row in csv.DictReader(f)]
+
+
+class ScriptedLoop(Loop):
+    """The loop with validation scores read from a script: its stopping rule, alone."""
+
+    def __init__(self, scores, run_dir, tracker, patience):
+        learner = SimpleNamespace(model=torch.nn.Linear(1, 1),
+                                  batches=lambda rng, size: [{"qids": ["q"]}],
+                                  loss=lambda batch, updates: (learner.model.weight.sum(), {}))
+        settings = dict(epochs=len(scores), batch_size=1, lr=1e-3, warmup_updates=0,
+                        warmup_init_lr=0.0, grad_clip=1.0, select_on="mIoU", patience=patience)
+        super().__init__(learner, settings, run_dir, 0, [0.5], [], tracker)
+        self.scores = scores
+
+    def validate(self):
+        return {"val_mIoU": self.scores[self.epoch]}
+
+
+# better at epochs 1 and 4; with patience 2, epochs 2 and 3 exhaust it before 4 is reached
+SCORES = [1.0, 3.0, 2.0, 2.0, 5.0, 1.0]
+
+
+@pytest.mark.parametrize("patience, epochs_run, best", [(None, 6, 4), (2, 4, 1), (3, 6, 4)])
+def test_patience_stops_after_epochs_without_a_better_score(tmp_path, patience, epochs_run,
+                                                             best):
+    chosen = ScriptedLoop(SCORES, tmp_path, Tracker(active=False), patience).fit()
+    assert chosen["epoch"] == best
+    assert len(history_without_timing(tmp_path)) == epochs_run
+
+
+def test_a_resumed_run_stops_where_an_uninterrupted_one_does(tmp_path):
+    with pytest.raises(Interrupt):
+        ScriptedLoop(SCORES, tmp_path, InterruptingTracker(at_step=3), patience=2).fit()
+    ScriptedLoop(SCORES, tmp_path, Tracker(active=False), patience=2).fit()
+    assert [row["epoch"] for row in history_without_timing(tmp_path)] == ["0", "1", "2", "3"]

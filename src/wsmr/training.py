@@ -4,7 +4,8 @@ A method hands the loop a `Learner` (wsmr.methods.learned): its model, its train
 loss, and its predictions for a split. The loop knows a learner by those four only, so it
 imports nothing of wsmr.methods. The loop owns everything else: the device (CUDA when present, with
 AMP; fp32 on CPU), Adam with the papers' warm-up then inverse-sqrt schedule, gradient clipping,
-validation after every epoch, the best epoch chosen on validation (never on test), a resumable
+validation after every epoch, the best epoch chosen on validation (never on test), an early stop
+once validation has not improved for `patience` epochs (when set), a resumable
 state after every epoch, `history.csv`, per-epoch MLflow metrics and the final `checkpoint.pt`.
 On CPU it is deterministic given the seed, resumed or not.
 """
@@ -40,6 +41,7 @@ class LoopSettings:
     warmup_init_lr: float
     grad_clip: float
     select_on: str = "mIoU"   # validation metric that picks the best epoch
+    patience: int | None = None   # stop after this many epochs without a better validation score
 
     @classmethod
     def from_settings(cls, settings: dict) -> LoopSettings:
@@ -148,9 +150,15 @@ class Loop:
                    **width_shares(predictions, self.val_samples)}
         return {f"val_{k}": v for k, v in metrics.items()}
 
+    def out_of_patience(self) -> bool:
+        """`patience` epochs have passed since the best validation score; read from the state,
+        so a resumed run stops where an uninterrupted one does."""
+        return (self.s.patience is not None and self.best["epoch"] >= 0
+                and self.epoch - 1 - self.best["epoch"] >= self.s.patience)
+
     def fit(self) -> dict:
         self.resume()
-        while self.epoch < self.s.epochs:
+        while self.epoch < self.s.epochs and not self.out_of_patience():
             row = {"epoch": self.epoch, **self.run_epoch()}
             row.update(self.validate())
             row.update({"updates": self.updates, "lr": learning_rate(self.updates, self.s)})
@@ -166,6 +174,9 @@ class Loop:
                 f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
             self.epoch += 1
             self.save_state()
+        if self.epoch < self.s.epochs:
+            log.info("stopped after epoch %d: no better validation %s in %d epochs",
+                     self.epoch - 1, self.s.select_on, self.s.patience)
         self.write_outputs()
         return self.best
 
@@ -174,7 +185,7 @@ class Loop:
         with atomic_path(self.run_dir / "checkpoint.pt") as tmp:
             torch.save({"model": self.best["model"], "epoch": self.best["epoch"],
                         "val_score": self.best["score"], "select_on": self.s.select_on}, tmp)
-        self.tracker.log_metrics({"best_epoch": self.best["epoch"],
+        self.tracker.log_metrics({"best_epoch": self.best["epoch"], "epochs_run": self.epoch,
                                   f"best_val_{self.s.select_on}": self.best["score"]})
         log.info("best epoch %d (val %s %.2f)", self.best["epoch"], self.s.select_on,
                  self.best["score"])
