@@ -135,6 +135,16 @@ def test_a_row_is_the_mean_and_std_over_its_seeds():
     assert dict(zip(header.split(","), line.split(","), strict=True))["R@1 IoU=0.5 std"] == "10.00"
 
 
+@pytest.mark.parametrize("r1, lost", [(13.5, "within Random's spread"), (30.0, "89% at IoU=0.5"),
+                                      (12.0, "")])
+def test_the_margin_lost_is_a_share_only_of_a_margin_beyond_randoms_spread(r1, lost):
+    from wsmr.reporting import margin_lost
+
+    random = {"R1_IoU0.5": 13.2, "R1_IoU0.5 std": 1.6}
+    row = {"R1_IoU0.5": r1, "drop R1_IoU0.5": 15.0}
+    assert margin_lost(row, random, [0.3, 0.5, 0.7]) == lost
+
+
 @pytest.mark.parametrize("pair", ["data/train.txt", "dev=data/dev.txt", "train="])
 def test_an_annotations_argument_without_its_split_is_named(pair):
     from wsmr.cli import split_files

@@ -131,11 +131,14 @@ def control_markdown(rows: list[dict], ious: list[float]) -> list[str]:
 
 
 def margin_lost(row: dict, random: dict | None, ious: list[float]) -> str:
-    """Drop / (row − Random) at the middle IoU, in percent; blank without a margin."""
+    """Drop / (row − Random) at the middle IoU, in percent; blank without a margin. A margin
+    within Random's spread over seeds is said to be so: a share of it would be a share of noise."""
     iou = ious[len(ious) // 2]
     key = metric_name(1, iou)
     if random is None or row[key] <= random[key]:
         return ""
+    if row[key] <= random[key] + (random.get(f"{key} std") or 0.0):
+        return "within Random's spread"
     return f"{100 * row[f'drop {key}'] / (row[key] - random[key]):.0f}% at IoU={iou:g}"
 
 

@@ -312,6 +312,14 @@ def features_config(wildcards):
     return wcfg.features_config(dataset_config(wildcards))
 
 
+def extract_mem_mb(wildcards):
+    """An extraction job's memory: C3D's activations grow with the batch, and on CPU the job
+    keeps what a batch frees for the next (wsmr.video.extract.keep_freed_memory). Measured peaks
+    on CPU: 3.3 GB at batch 8, 6.1 GB at batch 32 (docs/performance.md); this leaves about a
+    quarter more."""
+    return 3000 + 150 * features_config(wildcards)["batch_size"]
+
+
 def fc7_shards(wildcards):
     return [
         f"results/{wildcards.dataset}/features/fc7/shard{i}.h5"

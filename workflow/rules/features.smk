@@ -37,7 +37,7 @@ rule extract_fc7:
         "../../envs/wsmr.yaml"
     threads: shard_threads  # on a GPU they all decode (wsmr.video.extract); on CPU, run C3D
     resources:
-        mem_mb=6000,
+        mem_mb=extract_mem_mb,
         runtime=600,
     params:
         tracking=tracking_uri,
