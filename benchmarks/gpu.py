@@ -16,8 +16,9 @@ video and on `--shapes-videos` rendered `shapes` videos: decoding alone (frames/
 clips/s with one and with `--threads` decoding threads: the bound on extraction), C3D alone
 (clips/s, the dtype extraction chooses and fp32) and end to end through `extract_shard`.
 
-Without CUDA it says so and checks what it can: the fp32 steps at the `shapes` model sizes
-(batch 2), decoding, and extraction end to end with C3D's channels divided by 16.
+Without CUDA it says so and checks what it can: the steps at the `shapes` model sizes (batch
+2) in fp32, and against them in bf16 autocast where the CPU has native bf16 (`cpu_bf16`),
+decoding, and extraction end to end with C3D's channels divided by 16.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from train import (
     timed_steps,
 )
 from wsmr.data.shapes import generate
+from wsmr.hardware import cpu_has_native_bf16
 from wsmr.video.c3d import build_c3d, choose_dtype
 from wsmr.video.extract import extract_shard
 
@@ -52,8 +54,9 @@ def peak_memory_gib(device) -> float:
 
 
 def run_steps(method, variant, batch, steps, amp, dataset):
-    """(seconds per step, losses, peak GiB) of `steps` loop steps from seeded weights."""
-    loop = build_loop(method, variant, batch, amp=amp, dataset=dataset)
+    """(seconds per step, losses, peak GiB) of `steps` loop steps from seeded weights; `amp`:
+    the loop's autocast, on a CPU too (`cpu_bf16`) where it has native bf16."""
+    loop = build_loop(method, variant, batch, amp=amp, dataset=dataset, cpu_bf16=amp)
     if loop.device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -71,8 +74,11 @@ def relative_gaps(amp: list[float], fp32: list[float]) -> tuple[float, float]:
 def check_training(cuda: bool, steps: int, tolerance: float) -> bool:
     ok = True
     dataset = "charades" if cuda else "shapes"
+    amp_here = cuda or cpu_has_native_bf16()
     what = ("Charades-size inputs, Charades-STA settings" if cuda else
-            "no GPU: fp32 steps only, at the shapes model sizes on Charades-size inputs, batch 2")
+            "no GPU: at the shapes model sizes on Charades-size inputs, batch 2, "
+            + ("fp32 and bf16 autocast (this CPU has native bf16)" if amp_here
+               else "fp32 only (no native bf16 on this CPU)"))
     print(f"\n== training: {what}")
     for method in learned_methods():
         for variant in CONFIG["methods"][method]["variants"]:
@@ -83,14 +89,15 @@ def check_training(cuda: bool, steps: int, tolerance: float) -> bool:
                 step_s, fp32, peak = run_steps(method, variant, batch, steps, False, dataset)
                 line = (f"{name}: fp32 {step_s:.3f} s/step, {batch_size / step_s:.1f} samples/s"
                         + (f", peak {peak:.1f} GiB" if cuda else ""))
-                if cuda:
+                if amp_here:
                     amp_s, amp, amp_peak = run_steps(method, variant, batch, steps, True, dataset)
                     first, mean = relative_gaps(amp, fp32)
                     passed = first <= tolerance and mean <= 2 * tolerance
                     ok &= passed
                     line += (f"; AMP {amp_s:.3f} s/step, {batch_size / amp_s:.1f} samples/s "
-                             f"(x{step_s / amp_s:.2f}), peak {amp_peak:.1f} GiB, "
-                             "Charades-STA epoch "
+                             f"(x{step_s / amp_s:.2f})"
+                             + (f", peak {amp_peak:.1f} GiB" if cuda else "")
+                             + ", Charades-STA epoch "
                              f"{CHARADES_QUERIES / batch_size * amp_s / 60:.1f} min; loss gap "
                              f"first {first:.2%}, mean {mean:.2%}: {'ok' if passed else 'FAIL'}")
                 print(line, flush=True)

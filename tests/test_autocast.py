@@ -13,6 +13,8 @@ import yaml
 from autocast_policy import CudaAutocastPolicy
 from toy_features import build
 from wsmr import config as wcfg
+from wsmr import training
+from wsmr.hardware import cpu_has_native_bf16
 from wsmr.methods import load
 from wsmr.methods.base import Job
 from wsmr.methods.learned import LearnedMethod
@@ -82,9 +84,30 @@ def test_trains_on_cuda_under_autocast(toy, tmp_path, method, variant):
     assert all(np.isfinite(losses)) and np.mean(losses[-5:]) < np.mean(losses[:5]), losses
 
 
-def fit_one_batch(toy, run_dir, method, variant, steps=30):
+@pytest.mark.skipif(torch.cuda.is_available() or not cpu_has_native_bf16(),
+                    reason="needs a CPU with native bf16, and no CUDA")
+@pytest.mark.parametrize("method", ["scn", "ms2d", "cpl"])
+def test_trains_on_cpu_in_bf16_when_asked(toy, tmp_path, method):
+    """`cpu_bf16`: the loop's step under CPU autocast fits one batch."""
+    losses = fit_one_batch(toy, tmp_path, method, "full", cpu_bf16=True)
+    assert all(np.isfinite(losses)) and np.mean(losses[-5:]) < np.mean(losses[:5]), losses
+
+
+def test_cpu_bf16_is_bf16_only_where_the_cpu_has_it(monkeypatch, caplog):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    assert autocast_dtype(cpu, cpu_bf16=True) == torch.bfloat16
+    assert autocast_dtype(cpu) is None                       # fp32 unless asked
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert autocast_dtype(cpu, cpu_bf16=True) is None
+    assert "no native bf16" in caplog.text
+
+
+def fit_one_batch(toy, run_dir, method, variant, steps=30, **overrides):
     """Losses of `steps` loop steps on one batch, at the full step size from the first."""
-    learner, settings, batch = learner_and_batch(toy, method, variant, warmup_updates=0)
+    learner, settings, batch = learner_and_batch(toy, method, variant, warmup_updates=0,
+                                                 **overrides)
     loop = Loop(learner, settings, run_dir, 0, DATASET["ious"], [], Tracker(False))
-    assert loop.amp == autocast_dtype(loop.device)
+    assert loop.amp == autocast_dtype(loop.device, settings.get("cpu_bf16", False))
+    assert loop.amp is not None
     return [loop.step(batch)["loss"] for _ in range(steps)]

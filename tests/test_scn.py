@@ -164,15 +164,21 @@ def test_causal_encoders_score_a_clip_from_the_clips_up_to_it(encoders):
     assert not torch.allclose(scores[6:], moved[6:], atol=1e-6)
 
 
-@pytest.mark.parametrize("variant, width", [("full", 4), ("official", 2)])
-def test_feed_forward_width_follows_the_variant(variant, width):
-    """`official` has the authors' feed-forward (fc1: hidden -> 2 x hidden), `full` the
-    Transformer's 4 x hidden."""
+@pytest.mark.parametrize("variant, width, inner_dropout", [("full", 4, 0.1), ("official", 2, 0.0)])
+def test_layers_follow_the_variant(variant, width, inner_dropout):
+    """`official` has the authors' layers: a feed-forward of fc1: hidden -> 2 x hidden, and
+    dropout on the residual branches only (none on the attention weights, none between fc1 and
+    fc2); `full` the Transformer's 4 x hidden, dropout everywhere."""
     from wsmr import config as wcfg
-    from wsmr.methods.scn.model import SCNNetwork
+    from wsmr.methods.scn.model import Layer, SCNNetwork
 
     config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
     settings = wcfg.method_settings(config, "charades", "scn", variant)
     net = SCNNetwork(torch.randn(30, 8), feature_dim=6, n_ratios=2, s=settings)
     layers = [m for m in net.modules() if isinstance(m, torch.nn.Sequential)]
     assert layers and {m[0].out_features for m in layers} == {width * settings["hidden"]}
+    assert {m[2].p for m in layers} == {inner_dropout}
+    attention = [m for m in net.modules() if isinstance(m, torch.nn.MultiheadAttention)]
+    assert attention and {m.dropout for m in attention} == {inner_dropout}
+    residual = [m.dropout.p for m in net.modules() if isinstance(m, Layer)]
+    assert residual and set(residual) == {0.1}

@@ -12,7 +12,8 @@ from wsmr.methods.scn import SCN
 from wsmr.tracking import Tracker
 from wsmr.training import STATE, Loop, LoopSettings, learning_rate
 
-TINY = dict(hidden=32, heads=2, layers=1, dropout=0.1, feed_forward=4, k=3, ratios=None,
+TINY = dict(hidden=32, heads=2, layers=1, dropout=0.1, attention_dropout=None, feed_forward=4,
+            feed_forward_dropout=None, k=3, ratios=None,
             exploration={"lambda1": 0.5, "lambda2": 2000}, train_nms=0.5, test_nms=0.5, top_n=5,
             mask_fraction=1 / 3, mask_weight=2.0, mask_tags=["NN", "VB"], decoder="bidirectional",
             encoders="bidirectional",

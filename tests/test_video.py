@@ -2,7 +2,6 @@
 
 import math
 import pickle
-import platform
 from pathlib import Path
 
 import av
@@ -14,7 +13,7 @@ import torch
 from wsmr.data.shapes import write_video
 from wsmr.video import c3d
 from wsmr.video.decode import BadVideo, VideoInfo, clip_seconds, clips, decode_frames, video_clips
-from wsmr.video.extract import extract_shard, keep_freed_memory, shard_videos
+from wsmr.video.extract import extract_shard, shard_videos
 
 TINY = 16  # C3D with every layer's channels divided by 16: the real layout, fast
 
@@ -173,12 +172,7 @@ def test_weights_that_would_run_pickled_code_are_refused(tmp_path):
         c3d.load_weights(c3d.C3D(TINY), path, sha256_of(path))
 
 
-def test_dtype_is_bf16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
-    with_bf16, without = tmp_path / "with", tmp_path / "without"
-    with_bf16.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n")
-    without.write_text("flags\t\t: fpu avx2 avx512f\n")
-    assert c3d.cpu_has_native_bf16(with_bf16) and not c3d.cpu_has_native_bf16(without)
-    assert not c3d.cpu_has_native_bf16(tmp_path / "no-such-file")
+def test_dtype_is_bf16_only_where_the_cpu_has_it(monkeypatch):
     cpu = torch.device("cpu")
     monkeypatch.setattr(c3d, "cpu_has_native_bf16", lambda: False)
     assert c3d.choose_dtype(cpu) == torch.float32
@@ -278,21 +272,3 @@ def test_the_real_charades_video_gives_one_clip_per_8_frames_over_its_length(sha
     assert seconds[-1, 1] == pytest.approx(duration, abs=2 / fps)   # the last frame ends the video
     assert np.all(seconds[:-2, 1] - seconds[:-2, 0] == pytest.approx(16 / fps, rel=1e-5))
     assert np.isfinite(features).all() and features.astype(np.float32).std() > 0
-
-
-def heap_range() -> tuple[int, int]:
-    for line in Path("/proc/self/maps").read_text().splitlines():
-        if line.endswith("[heap]"):
-            start, end = line.split()[0].split("-")
-            return int(start, 16), int(end, 16)
-    raise AssertionError("no [heap] in /proc/self/maps")
-
-
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
-def test_a_large_buffer_comes_from_the_heap_after_keep_freed_memory():
-    """What extraction's speed rests on: a C3D-sized buffer is no fresh mapping (glibc would
-    otherwise map it apart from the heap and unmap it when freed), so its pages are reused."""
-    keep_freed_memory()
-    buffer = np.ones(64 * 2**20, np.uint8)   # beyond glibc's largest mmap threshold (32 MB)
-    start, end = heap_range()
-    assert start <= buffer.ctypes.data < end

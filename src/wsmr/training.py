@@ -2,11 +2,12 @@
 
 A method hands the loop a `Learner` (wsmr.methods.learned): its model, its training batches and
 loss, and its predictions for a split. The loop knows a learner by those four only, so it
-imports nothing of wsmr.methods. The loop owns everything else: the device (CUDA when present, with
-AMP; fp32 on CPU), Adam with the papers' warm-up then inverse-sqrt schedule, gradient clipping,
-validation after every epoch, the best epoch chosen on validation (never on test), an early stop
-once validation has not improved for `patience` epochs (when set), a resumable
-state after every epoch, `history.csv`, per-epoch MLflow metrics and the final `checkpoint.pt`.
+imports nothing of wsmr.methods. The loop owns everything else: the device (CUDA when present,
+with AMP; fp32 on CPU unless `cpu_bf16`), Adam with the papers' warm-up then inverse-sqrt
+schedule, gradient clipping, validation after every epoch, the best epoch chosen on validation
+(never on test), an early stop once validation has not improved for `patience` epochs (when
+set), a resumable state after every epoch, `history.csv`, per-epoch MLflow metrics and the
+final `checkpoint.pt`.
 On CPU it is deterministic given the seed, resumed or not.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from wsmr.evaluation import evaluate_files, width_shares
+from wsmr.hardware import cpu_has_native_bf16, keep_freed_memory
 from wsmr.io import atomic_path, write_history
 
 log = logging.getLogger("wsmr.training")
@@ -42,6 +44,7 @@ class LoopSettings:
     grad_clip: float
     select_on: str = "mIoU"   # validation metric that picks the best epoch
     patience: int | None = None   # stop after this many epochs without a better validation score
+    cpu_bf16: bool = False   # bf16 autocast on a CPU with native bf16 (off: fp32 on every CPU)
 
     @classmethod
     def from_settings(cls, settings: dict) -> LoopSettings:
@@ -52,12 +55,17 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 where the GPU supports it, else fp16; none on CPU (fp32), where bf16 without
-    native support is orders of magnitude slower."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+def autocast_dtype(device: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
+    """bf16 where the GPU supports it, else fp16. On CPU none (fp32) unless `cpu_bf16` asks
+    for bf16 and the CPU has it natively: emulated, it is orders of magnitude slower. fp32 is
+    the CPU default because bf16 changes a run's numbers, and they would then differ between
+    CPUs with and without it."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if cpu_bf16 and not cpu_has_native_bf16():
+        log.warning("cpu_bf16: this CPU has no native bf16 (avx512_bf16, amx_bf16); "
+                    "training in fp32")
+    return torch.bfloat16 if cpu_bf16 and cpu_has_native_bf16() else None
 
 
 def learning_rate(update: int, s: LoopSettings) -> float:
@@ -79,7 +87,9 @@ class Loop:
         self.digest = settings_digest({**settings, "seed": seed})
         self.ious, self.val_samples, self.tracker = ious, val_samples, tracker
         self.device = pick_device()
-        self.amp = autocast_dtype(self.device) if amp else None   # amp=False: fp32 on CUDA too
+        # amp=False: fp32 on CUDA too
+        self.amp = autocast_dtype(self.device, self.s.cpu_bf16) if amp else None
+        keep_freed_memory()   # a step's activations are reused, not mapped afresh each step
         self.model = learner.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.s.lr)
         self.scaler = torch.amp.GradScaler(enabled=self.amp == torch.float16)

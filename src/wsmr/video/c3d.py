@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from wsmr.download import check_sha256
+from wsmr.hardware import cpu_has_native_bf16
 
 log = logging.getLogger("wsmr.c3d")
 
@@ -104,16 +105,6 @@ def build_c3d(weights: dict | None, seed: int, width: int = 1) -> tuple[C3D, str
 
 def is_seeded_init(source: str) -> bool:
     return source.startswith(SEEDED_INIT)
-
-
-def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
-    """Native bf16 instructions (AVX512-BF16 or AMX-BF16). Without them bf16 autocast is
-    emulated and two orders of magnitude slower than fp32 (docs/performance.md)."""
-    try:
-        flags = set(Path(cpuinfo).read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def choose_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:

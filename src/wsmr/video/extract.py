@@ -17,9 +17,7 @@ this a shard's features would depend on its threads, that is on `--cores`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import platform
 import queue
 import sys
 import threading
@@ -33,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from wsmr.features import store
+from wsmr.hardware import keep_freed_memory
 from wsmr.video.c3d import normalise
 from wsmr.video.decode import BadVideo, VideoInfo, video_clips
 
@@ -149,25 +148,6 @@ def one_thread_if(condition: bool):
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-# glibc's mallopt parameters (malloc.h)
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-
-
-def keep_freed_memory() -> None:
-    """Let the process reuse the memory a C3D batch frees for the next one (glibc; elsewhere a
-    no-op). glibc serves every allocation above its mmap threshold (at most 32 MB) with a fresh
-    mapping and unmaps it on free, so each batch's activations, hundreds of MB, are faulted in
-    and zeroed again by the kernel. Here they come from the heap, trimmed only once 2 GB lie
-    free at its top. Measured on a CPU shard of `shapes` (one thread, bf16): 55.0 s, 14.1 of
-    them in the kernel, against 36.6 s and 1.2 s, byte-identical features, for a peak RSS of
-    3.3 GB against 1.9 (the extraction rule's memory request allows for it; docs/performance.md)."""
-    if platform.libc_ver()[0] != "glibc":
-        return
-    libc = ctypes.CDLL(None)   # the C library this process already runs on
-    libc.mallopt(M_MMAP_MAX, 0)
-    libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
 
 
 def fc7_per_video(model: torch.nn.Module, videos: list[tuple[str, Path]], *, batch_size: int,

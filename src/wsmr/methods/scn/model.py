@@ -34,16 +34,21 @@ class Layer(nn.Module):
     residuals."""
 
     def __init__(self, dim: int, heads: int, dropout: float,
-                 attention_dropout: float | None = None, feed_forward: int = 4):
-        """`feed_forward`: the feed-forward's inner width, a multiple of `dim`."""
+                 attention_dropout: float | None = None, feed_forward: int = 4,
+                 feed_forward_dropout: float | None = None):
+        """`feed_forward`: the feed-forward's inner width, a multiple of `dim`;
+        `attention_dropout` (on the attention weights) and `feed_forward_dropout` (between the
+        feed-forward's two layers) default to `dropout`."""
         super().__init__()
         attention_dropout = dropout if attention_dropout is None else attention_dropout
+        feed_forward_dropout = dropout if feed_forward_dropout is None else feed_forward_dropout
         self.self_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
                                                     batch_first=True)
         self.cross_attention = nn.MultiheadAttention(dim, heads, dropout=attention_dropout,
                                                      batch_first=True)
         width = feed_forward * dim
-        self.feed_forward = nn.Sequential(nn.Linear(dim, width), nn.ReLU(), nn.Dropout(dropout),
+        self.feed_forward = nn.Sequential(nn.Linear(dim, width), nn.ReLU(),
+                                          nn.Dropout(feed_forward_dropout),
                                           nn.Linear(width, dim))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
         self.dropout = nn.Dropout(dropout)
@@ -66,15 +71,17 @@ class Backbone(nn.Module):
     """Projections of clips and words into the model's space, and a transformer stack for each."""
 
     def __init__(self, feature_dim: int, word_dim: int, dim: int, heads: int, layers: int,
-                 dropout: float, attention_dropout: float | None = None, feed_forward: int = 4):
-        """`attention_dropout`: dropout on the attention weights (default: `dropout`);
-        `feed_forward`: each layer's feed-forward width, a multiple of `dim`."""
+                 dropout: float, attention_dropout: float | None = None, feed_forward: int = 4,
+                 feed_forward_dropout: float | None = None):
+        """`feed_forward`: each layer's feed-forward width, a multiple of `dim`; the dropouts
+        as `Layer`'s."""
         super().__init__()
         self.clips = nn.Linear(feature_dim, dim)
         self.words = nn.Linear(word_dim, dim)
         self.mask_vector = nn.Parameter(torch.zeros(dim))   # stands in for a hidden word
         def layer():
-            return Layer(dim, heads, dropout, attention_dropout, feed_forward)
+            return Layer(dim, heads, dropout, attention_dropout, feed_forward,
+                         feed_forward_dropout)
         self.video_stack = nn.ModuleList(layer() for _ in range(layers))
         self.word_stack = nn.ModuleList(layer() for _ in range(layers))
         self.dropout = nn.Dropout(dropout)
@@ -107,7 +114,8 @@ class SCNNetwork(nn.Module):
         self.glove = nn.Embedding.from_pretrained(embeddings, freeze=True)
         def make():
             return Backbone(feature_dim, embeddings.shape[1], s["hidden"], s["heads"], s["layers"],
-                            s["dropout"], feed_forward=s["feed_forward"])
+                            s["dropout"], s["attention_dropout"], s["feed_forward"],
+                            s["feed_forward_dropout"])
         self.proposal_module = make()
         self.completion_module = self.proposal_module if s["share"] else make()
         self.scorer = nn.Linear(s["hidden"], n_ratios)
