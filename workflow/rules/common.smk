@@ -314,7 +314,7 @@ def features_config(wildcards):
 
 def extract_mem_mb(wildcards):
     """An extraction job's memory: C3D's activations grow with the batch, and on CPU the job
-    keeps what a batch frees for the next (wsmr.video.extract.keep_freed_memory). Measured peaks
+    keeps what a batch frees for the next (wsmr.hardware.keep_freed_memory). Measured peaks
     on CPU: 3.3 GB at batch 8, 6.1 GB at batch 32 (docs/performance.md); this leaves about a
     quarter more."""
     return 3000 + 150 * features_config(wildcards)["batch_size"]
