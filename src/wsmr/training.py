@@ -62,10 +62,12 @@ def autocast_dtype(device: torch.device, cpu_bf16: bool = False) -> torch.dtype 
     CPUs with and without it."""
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if cpu_bf16 and not cpu_has_native_bf16():
-        log.warning("cpu_bf16: this CPU has no native bf16 (avx512_bf16, amx_bf16); "
-                    "training in fp32")
-    return torch.bfloat16 if cpu_bf16 and cpu_has_native_bf16() else None
+    if not cpu_bf16:
+        return None
+    if cpu_has_native_bf16():
+        return torch.bfloat16
+    log.warning("cpu_bf16: this CPU has no native bf16 (avx512_bf16, amx_bf16); training in fp32")
+    return None
 
 
 def learning_rate(update: int, s: LoopSettings) -> float:
