@@ -25,7 +25,7 @@ def keep_freed_memory() -> None:
     """Let the process reuse the memory a batch frees for the next one (glibc; elsewhere a
     no-op). glibc serves every allocation above its mmap threshold (at most 32 MB) with a fresh
     mapping and unmaps it on free, so each batch's activations, hundreds of MB, are faulted in
-    and zeroed again by the kernel. Here they come from the heap, trimmed only once 2 GB lie
+    and zeroed again by the kernel. Here they come from malloc's arena, trimmed only once 2 GB lie
     free at its top. Measured on a CPU shard of `shapes` (one thread, bf16): 55.0 s, 14.1 of
     them in the kernel, against 36.6 s and 1.2 s, byte-identical features, for a peak RSS of
     3.3 GB against 1.9 (the extraction rule's memory request allows for it); training figures
